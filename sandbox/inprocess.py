@@ -19,13 +19,15 @@ class InProcessSandbox(Sandbox):
         self._state: JSON = {}
 
     def load(self, modules: dict[str, str], state: JSON) -> list[str]:
-        namespace: dict[str, Any] = {"__name__": "envgen_tools"}
+        tools: dict[str, Any] = {}
         for name, source in sorted(modules.items()):
+            namespace: dict[str, Any] = {"__name__": f"envgen_tools_{name}"}
             exec(compile(source, f"<tools:{name}>", "exec"), namespace)
-        exported = namespace.get("__all__") or [n for n, v in namespace.items() if callable(v) and not n.startswith("_")]
-        self._tools = {name: namespace[name] for name in exported}
+            exported = namespace.get("__all__") or [n for n, v in namespace.items() if callable(v) and not n.startswith("_")]
+            tools.update((tool, namespace[tool]) for tool in exported)
+        self._tools = tools
         self._state = json.loads(dumps(state))
-        return sorted(self._tools)
+        return sorted(tools)
 
     def call(self, tool: str, args: dict[str, Any]) -> CallResult:
         function = self._tools.get(tool)

@@ -48,7 +48,6 @@ def apply_limits(limits):
 class Worker:
     def __init__(self, limits):
         self.limits = limits
-        self.namespace = {}
         self.tools = {}
         self.state = {}
         self.snapshots = {}
@@ -64,12 +63,13 @@ class Worker:
         return {"status": "ok", "value": PROTOCOL_VERSION}
 
     def op_load(self, request):
-        namespace = {"__name__": "envgen_tools", "__builtins__": __builtins__}
+        tools = {}
         for module_name, source in sorted(request["modules"].items()):
+            namespace = {"__name__": "envgen_tools_" + module_name, "__builtins__": __builtins__}
             exec(compile(source, "<tools:%s>" % module_name, "exec"), namespace)
-        exported = namespace.get("__all__") or [n for n, v in namespace.items() if callable(v) and not n.startswith("_")]
-        self.namespace = namespace
-        self.tools = {name: namespace[name] for name in exported}
+            exported = namespace.get("__all__") or [n for n, v in namespace.items() if callable(v) and not n.startswith("_")]
+            tools.update((name, namespace[name]) for name in exported)
+        self.tools = tools
         self.state = request["state"]
         self.snapshots = {}
         return {"status": "ok", "value": sorted(self.tools)}

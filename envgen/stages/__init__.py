@@ -1,0 +1,1 @@
+"""The five stages, one module each: decompose, document, integrate, scale, deploy."""
