@@ -40,10 +40,10 @@ class Episode:
             result = self.runtime.session.call(call.name, call.arguments)
         return result, self.scorer.record_call(call, result)
 
-    def turn(self, calls: list[ToolCall]) -> tuple[list[CallResult], float]:
-        """Several calls in one turn; returns their results and the turn's step reward."""
+    def turn(self, calls: list[ToolCall]) -> tuple[list[CallResult], list[CallRecord]]:
+        """Several calls in one turn, in order."""
         outcomes = [self.call(call) for call in calls]
-        return [result for result, _ in outcomes], self.scorer.turn_reward([record for _, record in outcomes])
+        return [result for result, _ in outcomes], [record for _, record in outcomes]
 
     def finish(self, answer_text: str | None) -> RewardBreakdown:
         session = self.runtime.session

@@ -89,11 +89,11 @@ class EpisodeScorer:
         self.weights = weights or RewardWeights()
         self.open: list[SubAnswer] = list(task.sub_answers)
         self.records: list[CallRecord] = []
-        self.malformed = 0
 
-    def record_malformed(self, error: str) -> None:
-        self.malformed += 1
-        self.records.append(CallRecord(name="", arguments={}, status="malformed", useful=False, error=error))
+    def record_malformed(self, error: str) -> CallRecord:
+        record = CallRecord(name="", arguments={}, status="malformed", useful=False, error=error)
+        self.records.append(record)
+        return record
 
     def record_call(self, call: ToolCall, result: CallResult) -> CallRecord:
         """A call claims the open sub-answers of at most one golden call: the one of its tool whose

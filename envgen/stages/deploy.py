@@ -115,11 +115,22 @@ def wrong_value(value: Any, vocabulary_names: list[str], rng: random.Random) -> 
     if isinstance(value, bool):
         return not value
     if isinstance(value, (int, float)):
-        return round(value * 1.5 + 7, 2)
+        return round(value + abs(value) * 0.5 + 7, 2)
     if isinstance(value, list):
         return [wrong_value(v, vocabulary_names, rng) for v in value] or ["nothing"]
     others = [n for n in vocabulary_names if n.casefold() != str(value).casefold()]
     return rng.choice(others)
+
+
+def mangled(value: Any) -> Any:
+    """A wrong argument that no entity answers to, so the outcome cannot coincide by luck."""
+    if isinstance(value, str):
+        return f"{value} Annex"
+    if isinstance(value, dict):
+        return {key: mangled(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mangled(item) for item in value]
+    return wrong_value(value, [], random.Random(0))
 
 
 def corruptions(task: Task, names: list[str], rng: random.Random) -> dict[str, tuple[list[list[ToolCall]], str]]:
@@ -138,9 +149,10 @@ def corruptions(task: Task, names: list[str], rng: random.Random) -> dict[str, t
     if others:
         swapped = first.model_copy(update={"name": rng.choice(others)})
         cases["wrong_tool"] = ([[swapped, *turns[0][1:]], *turns[1:]], golden_answer)
-    key = next(iter(first.arguments), None)
+    strings = [k for k, v in first.arguments.items() if isinstance(v, (str, dict))]
+    key = (strings or list(first.arguments) or [None])[0]
     if key is not None:
-        bad = dict(first.arguments, **{key: wrong_value(first.arguments[key], names, rng)})
+        bad = dict(first.arguments, **{key: mangled(first.arguments[key])})
         cases["wrong_argument"] = ([[first.model_copy(update={"arguments": bad}), *turns[0][1:]], *turns[1:]], golden_answer)
     cases["missing_step"] = ([*turns[:-1], turns[-1][:-1]], golden_answer)
     cases["spam_calls"] = ([[c for c in turn for _ in range(3)] for turn in turns], golden_answer)

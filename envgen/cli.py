@@ -1,0 +1,180 @@
+"""The `envgen` command line: build, inspect, check, and the sandbox image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from envgen.config import ConfigError, load_config
+from envgen.pack import PackError, load_pack, write_pack
+
+app = typer.Typer(help="Generate tool-use RL environment packs, check them, and manage the sandbox.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="The tool sandbox.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+console = Console()
+
+
+def fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False)
+
+
+@app.command()
+def build(
+    config_path: Path = typer.Argument(..., metavar="CONFIG", help="YAML build config."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the pack to (replaced atomically)."),
+    executor: Optional[str] = typer.Option(None, help="local or ray; overrides the config."),
+    ray_address: Optional[str] = typer.Option(None, help="Join an existing Ray cluster."),
+    seed: Optional[int] = typer.Option(None, help="Overrides the config's seed."),
+) -> None:
+    """Build an environment pack through the five stages, validating every task in the sandbox."""
+    from envgen.pipeline import build as run_build
+    from envgen.pipeline import pack_readme
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise fail(str(exc)) from exc
+    overrides = {k: v for k, v in {"executor": executor, "ray_address": ray_address, "seed": seed}.items() if v is not None}
+    if overrides:
+        config = config.model_validate({**config.model_dump(), **overrides})
+    bars: dict[str, TaskID] = {}
+    with progress_bar() as progress:
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                bars[stage] = progress.add_task(stage, total=total)
+            progress.update(bars[stage], completed=done, total=total)
+
+        pack, manifest_fields = run_build(config, report)
+    if not pack.tasks:
+        raise fail("no task survived validation; see the dropped reasons above")
+    write_pack(out, pack, manifest_fields, pack_readme(config, manifest_fields["counts"]))
+    show_summary(manifest_fields["counts"], pack.report.get("dropped", []))
+    console.print(f"[green]wrote[/] {out} ({len(pack.tasks)} tasks)")
+
+
+def show_summary(counts: dict[str, object], dropped: list[dict[str, object]]) -> None:
+    table = Table(title="Tasks by structure and level")
+    levels = sorted({level for row in counts["by_structure_level"].values() for level in row})  # type: ignore[union-attr]
+    table.add_column("structure")
+    for level in levels:
+        table.add_column(f"L{level}", justify="right")
+    for structure, row in counts["by_structure_level"].items():  # type: ignore[union-attr]
+        table.add_row(structure, *[str(row.get(level, 0)) for level in levels])
+    console.print(table)
+    domains = Table(title="Tasks by domain")
+    domains.add_column("domain")
+    domains.add_column("tasks", justify="right")
+    for domain, n in counts["by_domain"].items():  # type: ignore[union-attr]
+        domains.add_row(domain, str(n))
+    console.print(domains)
+    console.print(f"tools: {counts['tools']}   splits: {counts['by_split']}   dropped: {counts['dropped']}")
+    if dropped:
+        reasons = Table(title="Dropped tasks by reason")
+        reasons.add_column("reason")
+        reasons.add_column("tasks", justify="right")
+        for reason, n in counts["dropped_by_reason"].items():  # type: ignore[union-attr]
+            reasons.add_row(reason, str(n))
+        console.print(reasons)
+
+
+@app.command()
+def inspect(pack_path: Path = typer.Argument(..., metavar="PACK"), task_id: Optional[str] = typer.Argument(None, metavar="TASK_ID")) -> None:
+    """Show a pack's summary, or one task with its tools and golden solution."""
+    try:
+        pack = load_pack(pack_path)
+    except PackError as exc:
+        raise fail(str(exc)) from exc
+    if task_id is None:
+        assert pack.manifest is not None
+        show_summary(pack.manifest.counts, pack.report.get("dropped", []))
+        console.print("task ids, e.g.: " + ", ".join(t.id for t in pack.tasks[:5]))
+        return
+    try:
+        task = pack.task(task_id)
+    except KeyError as exc:
+        raise fail(str(exc)) from exc
+    console.rule(f"{task.id}  ({task.structure}, level {task.level}, {task.split}, domains {', '.join(task.domains)})")
+    console.print(f"[bold]query:[/] {task.query}")
+    console.print(f"[bold]answer:[/] {task.answer.value!r} ({task.answer.type})")
+    tools = Table(title="offered tools")
+    tools.add_column("name")
+    tools.add_column("parameters")
+    tools.add_column("description")
+    golden_names = {c.name for c in task.golden_calls}
+    for schema in pack.schemas_for(task):
+        params = schema.function.parameters
+        rendered = ", ".join(f"{n}{'' if n in params['required'] else '?'}: {p.get('type')}" for n, p in params["properties"].items())
+        tools.add_row(("[green]" if schema.name in golden_names else "") + schema.name, rendered, schema.function.description)
+    console.print(tools)
+    for step in task.steps:
+        console.print(f"[bold]{step.id}[/] {step.question}" + (f"  (after {', '.join(step.depends_on)})" if step.depends_on else ""))
+        for call in step.calls:
+            console.print(f"    {call.name}({json.dumps(call.arguments, ensure_ascii=False)})")
+        console.print(f"    surfaces: {[s.value for s in step.sub_answers]}")
+    if task.expected_state:
+        console.print(f"[bold]expected state changes:[/] {[c.model_dump() for c in task.expected_state.changes]}")
+
+
+@app.command()
+def check(
+    pack_path: Path = typer.Argument(..., metavar="PACK"),
+    sandbox: str = typer.Option("auto", help="Sandbox backend for the replays."),
+) -> None:
+    """Run the verifiable-reward unit checks; exits non-zero on any failure."""
+    from envgen.checks import check_pack
+
+    try:
+        pack = load_pack(pack_path)
+    except PackError as exc:
+        raise fail(str(exc)) from exc
+    with progress_bar() as progress:
+        bar = progress.add_task("golden and corrupted replays through env.step", total=len(pack.tasks))
+        report = check_pack(pack, sandbox=sandbox, progress=lambda done, total: progress.update(bar, completed=done))
+    table = Table(title=f"Reward checks: {report.tasks} tasks, {report.cases} replays")
+    for column in ("case", "replays", "failed", "mean reward", "caught by"):
+        table.add_column(column)
+    for case, row in report.summary.items():
+        caught = ", ".join(f"{k} {v}" for k, v in sorted(row["caught_by"].items())) if case != "golden" else "-"
+        table.add_row(case, str(row["cases"]), str(row["failed"]), f"{row['mean_reward']:.3f}", caught)
+    console.print(table)
+    for failure in report.failures[:20]:
+        console.print(f"[red]FAIL[/] {failure.task_id} {failure.case} ({failure.tool_format}): reward {failure.reward:.3f}")
+    passed = report.cases - len(report.failures)
+    console.print(f"{passed}/{report.cases} checks passed ({100.0 * passed / max(1, report.cases):.1f}%)")
+    if not report.passed:
+        raise typer.Exit(code=1)
+
+
+@sandbox_app.command("build-image")
+def build_image_command(image: str = typer.Option("envgen-sandbox:latest"), mirror: str = typer.Option("http://deb.debian.org/debian")) -> None:
+    """Build the docker backend's image with no registry (debootstrap + docker import)."""
+    from sandbox.image import build_image
+
+    console.print(f"building {image} from a debootstrap rootfs ({mirror}) ...")
+    console.print(f"[green]built[/] {image}: {build_image(image, mirror=mirror)}")
+
+
+@sandbox_app.command("backends")
+def backends_command() -> None:
+    """Which sandbox backends can start here, and which `auto` picks."""
+    from sandbox import BACKENDS, backend_available, resolve_backend
+
+    for name in BACKENDS:
+        console.print(f"{name:10s} {'available' if backend_available(name) else 'unavailable'}")
+    console.print(f"auto -> {resolve_backend('auto')}")
+
+
+if __name__ == "__main__":
+    app()
