@@ -43,7 +43,7 @@ def cached_pack(path: str | Path) -> PackData:
 
 
 class ToolUseEnv(gym.Env[str, Any]):
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,

@@ -1,0 +1,220 @@
+"""`gym_tools/ToolUseStructured-v0`: encodable spaces for classic RL libraries (RLlib, Stable-Baselines3).
+
+Per task, the offered tools fill `max_tools` slots, candidate argument values fill `max_values` slots
+(the golden values, the enum values of the offered tools, and decoys), and candidate final answers
+fill `max_answers` slots; all in a seeded order, so slot positions carry no hint.
+
+Action, `MultiDiscrete([2, T, V, V, V, V, A])`: `[mode, tool, value_1, ..., value_4, answer]`.
+Mode 0 calls tool slot `tool`, setting its parameters (required ones first, then optional ones, at most
+four) to the chosen values; an empty value slot leaves that parameter out (the last value slot is always
+empty). Mode 1 gives answer slot `answer` as the final answer.
+
+Observation, `Box(0, 1, (4T + 4V + 3A + 3,))`, by slot:
+- tool: present, word overlap of its name and description with the query, times called (/3), last call ok;
+- value: present, appears in the query, appears in a tool result so far, is a number;
+- answer: present, appears in a tool result so far, appears in the query;
+- global: turns used, calls used, share of calls so far that returned without error.
+The reward is the text environment's (same scorer, same weights).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envgen.models import Task, ToolCall
+from envgen.pack import PackData
+from envgen.stages.deploy import answer_text, format_value
+from gym_tools.env import cached_pack
+from gym_tools.episode import Episode, PackRuntime
+from gym_tools.reward import RewardWeights
+from sandbox import Limits, Sandbox, open_sandbox
+
+ARGS_PER_CALL = 4
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> set[str]:
+    return set(WORD.findall(text.lower().replace("_", " ")))
+
+
+def value_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+class TaskSlots:
+    """The per-task candidates: tools, argument values and answers, in a seeded order."""
+
+    def __init__(self, pack: PackData, task: Task, max_tools: int, max_values: int, max_answers: int) -> None:
+        rng = random.Random(f"slots:{task.id}")
+        self.tools = list(task.tools)[:max_tools]
+        rng.shuffle(self.tools)
+        golden = [v for call in task.golden_calls for v in call.arguments.values()]
+        enums = [e for name in self.tools for p in pack.schemas[name].function.parameters["properties"].values() for e in p.get("enum", [])]
+        decoys = rng.sample(pack.vocabulary_names, min(len(pack.vocabulary_names), max_values))
+        seen: dict[str, Any] = {}
+        for value in golden + enums + decoys:
+            if len(seen) >= max_values - 1:
+                break
+            seen.setdefault(value_key(value), value)
+        self.values = list(seen.values())
+        rng.shuffle(self.values)
+        answers = {answer_text(task.answer)}
+        pool = [format_value(v) for v in self.values if not isinstance(v, (dict, list))] + pack.vocabulary_names
+        while len(answers) < max_answers and pool:
+            answers.add(f"<answer>{pool.pop(rng.randrange(len(pool)))}</answer>")
+        self.answers = sorted(answers)
+        rng.shuffle(self.answers)
+        query_words = words(task.query)
+        self.tool_overlap = [len(query_words & words(n + " " + pack.schemas[n].function.description)) / max(1, len(query_words)) for n in self.tools]
+        folded = task.query.casefold()
+        self.value_in_query = [format_value(v).casefold() in folded if not isinstance(v, (dict, list)) else False for v in self.values]
+        self.answer_in_query = [a[len("<answer>") : -len("</answer>")].casefold() in folded for a in self.answers]
+
+
+class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        pack: str | Path | PackData,
+        split: str = "train",
+        sandbox: str | Sandbox = "auto",
+        max_turns: int = 8,
+        max_tools: int = 16,
+        max_values: int = 24,
+        max_answers: int = 8,
+        levels: list[int] | None = None,
+        structures: list[str] | None = None,
+        reward_weights: RewardWeights | dict[str, float] | None = None,
+        limits: Limits | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.pack = pack if isinstance(pack, PackData) else cached_pack(pack)
+        self.tasks = [
+            t for t in self.pack.split(split) if (levels is None or t.level in levels) and (structures is None or t.structure in structures)
+        ]
+        if not self.tasks:
+            raise ValueError(f"no tasks in split {split!r} for levels {levels} and structures {structures}")
+        self.max_turns, self.max_tools, self.max_values, self.max_answers = max_turns, max_tools, max_values, max_answers
+        self.weights = RewardWeights.model_validate(reward_weights) if isinstance(reward_weights, dict) else reward_weights
+        self.render_mode = render_mode
+        self._owns_session = not isinstance(sandbox, Sandbox)
+        self.session = open_sandbox(sandbox, limits) if isinstance(sandbox, str) else sandbox
+        self.runtime = PackRuntime(self.pack, self.session)
+        self.action_space = spaces.MultiDiscrete([2, max_tools, *[max_values] * ARGS_PER_CALL, max_answers])
+        size = 4 * max_tools + 4 * max_values + 3 * max_answers + 3
+        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(size,), dtype=np.float32)
+        self._slots_cache: dict[str, TaskSlots] = {}
+        self.task: Task | None = None
+        self.episode: Episode | None = None
+        self.slots: TaskSlots | None = None
+        self.log: list[str] = []
+
+    def _slots(self, task: Task) -> TaskSlots:
+        if task.id not in self._slots_cache:
+            self._slots_cache[task.id] = TaskSlots(self.pack, task, self.max_tools, self.max_values, self.max_answers)
+        return self._slots_cache[task.id]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        task_id = (options or {}).get("task_id")
+        self.task = self.pack.task(task_id) if task_id else self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        self.slots = self._slots(self.task)
+        self.episode = self.runtime.episode(self.task, self.weights)
+        self.turns = 0
+        self.called = [0] * self.max_tools
+        self.last_ok = [0.0] * self.max_tools
+        self.results_text = ""
+        self.ok_calls = 0
+        self.log = [f"query: {self.task.query}"]
+        return self._observation(), {"task_id": self.task.id, "structure": self.task.structure, "level": self.task.level}
+
+    def _observation(self) -> np.ndarray:
+        assert self.slots is not None
+        s, folded = self.slots, self.results_text.casefold()
+        obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        tools = np.zeros((self.max_tools, 4), dtype=np.float32)
+        for i in range(len(s.tools)):
+            tools[i] = (1.0, min(1.0, s.tool_overlap[i]), min(1.0, self.called[i] / 3), self.last_ok[i])
+        values = np.zeros((self.max_values, 4), dtype=np.float32)
+        for i, value in enumerate(s.values):
+            text = format_value(value).casefold() if not isinstance(value, (dict, list)) else ""
+            values[i] = (1.0, float(s.value_in_query[i]), float(bool(text) and text in folded), float(isinstance(value, (int, float))))
+        answers = np.zeros((self.max_answers, 3), dtype=np.float32)
+        for i, answer in enumerate(s.answers):
+            inner = answer[len("<answer>") : -len("</answer>")].casefold()
+            answers[i] = (1.0, float(bool(inner) and inner in folded), float(s.answer_in_query[i]))
+        calls = len(self.episode.scorer.records) if self.episode else 0
+        tail = np.array([self.turns / self.max_turns, min(1.0, calls / (2 * self.max_turns)), self.ok_calls / calls if calls else 0.0], dtype=np.float32)
+        obs[:] = np.concatenate([tools.ravel(), values.ravel(), answers.ravel(), tail])
+        return obs
+
+    def _call(self, tool_slot: int, value_slots: list[int]) -> None:
+        assert self.episode is not None and self.slots is not None
+        if tool_slot >= len(self.slots.tools):
+            self.episode.scorer.record_malformed(f"tool slot {tool_slot} is empty")
+            self.log.append(f"call: empty tool slot {tool_slot}")
+            return
+        name = self.slots.tools[tool_slot]
+        arguments = {param: self.slots.values[v] for param, v in zip(self.parameters(name), value_slots, strict=False) if v < len(self.slots.values)}
+        call = ToolCall(name=name, arguments=arguments)
+        result, _ = self.episode.call(call)
+        self.called[tool_slot] += 1
+        self.last_ok[tool_slot] = float(result.ok)
+        self.ok_calls += int(result.ok)
+        text = result.as_text()
+        self.results_text += "\n" + text
+        self.log.append(f"call: {name}({call.arguments}) -> {text[:200]}")
+
+    def parameters(self, name: str) -> list[str]:
+        schema = self.pack.schemas[name].function.parameters
+        required = list(schema["required"])
+        return (required + [p for p in schema["properties"] if p not in required])[:ARGS_PER_CALL]
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self.episode is None or self.slots is None or self.task is None:
+            raise RuntimeError("step() called before reset()")
+        mode, tool, *value_slots, answer = (int(a) for a in np.asarray(action).ravel()[: ARGS_PER_CALL + 3])
+        self.turns += 1
+        info: dict[str, Any] = {"task_id": self.task.id}
+        if mode == 0:
+            self._call(tool, value_slots)
+            if self.turns < self.max_turns:
+                return self._observation(), 0.0, False, False, info
+            text: str | None = None
+        else:
+            text = self.slots.answers[answer] if answer < len(self.slots.answers) else ""
+            self.log.append(f"answer: {text}")
+        breakdown = self.episode.finish(text)
+        info.update(reward_breakdown=breakdown.model_dump(mode="json"), success=breakdown.reward >= 1.0)
+        self.episode = None
+        return self._observation(), float(breakdown.reward), text is not None, text is None, info
+
+    def golden_actions(self) -> list[np.ndarray]:
+        """The golden solution as actions of this space (for tests and oracle policies)."""
+        assert self.task is not None and self.slots is not None
+        keys = [value_key(v) for v in self.slots.values]
+        actions = []
+        empty = len(self.slots.values)
+        for call in self.task.golden_calls:
+            params = self.parameters(call.name)
+            picks = [keys.index(value_key(call.arguments[p])) if p in call.arguments else empty for p in params]
+            picks += [empty] * (ARGS_PER_CALL - len(picks))
+            actions.append(np.array([0, self.slots.tools.index(call.name), *picks, 0]))
+        actions.append(np.array([1, 0, *[0] * ARGS_PER_CALL, self.slots.answers.index(answer_text(self.task.answer))]))
+        return actions
+
+    def render(self) -> str | None:
+        return "\n".join(self.log) if self.render_mode == "ansi" else None
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
