@@ -3,7 +3,7 @@
 Observation: a `Text` space holding JSON (ASCII only, non-ASCII escaped) of
 `{"task_id": ..., "messages": [{"role", "content", ...}], "tools": [OpenAI schemas]}`;
 `json.loads(obs)` gives the conversation back, and `info["messages"]` carries it as objects too.
-Action: the model's raw output text, or an OpenAI-style assistant message dict.
+Action: the model's raw output text (cut at 65,536 characters), or an OpenAI-style assistant message dict.
 An episode ends on a final answer (terminated) or on the turn or call budget (truncated).
 """
 
@@ -27,7 +27,8 @@ from gym_tools.reward import RewardBreakdown, RewardWeights
 from sandbox import Limits, Sandbox, open_sandbox
 
 OBS_CHARSET = string.printable
-MAX_TEXT = 4_000_000
+MAX_ACTION = 65_536
+MAX_OBSERVATION = 64 * 1024 * 1024
 REWARD_MODES = ("final", "step")
 
 
@@ -75,8 +76,8 @@ class ToolUseEnv(gym.Env[str, Any]):
         self._owns_session = not isinstance(sandbox, Sandbox)
         self.session = open_sandbox(sandbox, limits) if isinstance(sandbox, str) else sandbox
         self.runtime = PackRuntime(self.pack, self.session)
-        self.observation_space = spaces.Text(max_length=MAX_TEXT, min_length=0, charset=OBS_CHARSET)
-        self.action_space = spaces.Text(max_length=MAX_TEXT, min_length=0, charset=OBS_CHARSET)
+        self.observation_space = spaces.Text(max_length=MAX_OBSERVATION, min_length=0, charset=OBS_CHARSET)
+        self.action_space = spaces.Text(max_length=MAX_ACTION, min_length=0, charset=OBS_CHARSET)
         self.task: Task | None = None
         self.episode: Episode | None = None
         self.messages: list[dict[str, Any]] = []
@@ -112,6 +113,8 @@ class ToolUseEnv(gym.Env[str, Any]):
         if self.done or self.episode is None:
             raise RuntimeError("step() called before reset() or after the episode ended")
         self.turns += 1
+        if isinstance(action, str) and len(action) > MAX_ACTION:
+            action = action[:MAX_ACTION]
         turn = parse(action, self.tool_format)
         if turn.is_final:
             return self._finish(turn.content, truncated=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -110,7 +111,9 @@ def python_calls(text: str) -> list[ToolCall] | None:
     """The calls in `text` if it is nothing but Python-syntax calls of plain names; else None."""
     source = unfence(text)
     try:
-        tree = ast.parse(source, mode="exec")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="exec")
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     nodes: list[ast.expr] = []
