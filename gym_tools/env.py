@@ -81,14 +81,24 @@ class ToolUseEnv(gym.Env[str, Any]):
         self.task: Task | None = None
         self.episode: Episode | None = None
         self.messages: list[dict[str, Any]] = []
+        self._encoded: list[str] = []
+        self._tools_cache: dict[str, str] = {}
         self.turns = 0
         self.calls = 0
         self.done = True
 
     def _observation(self) -> str:
+        """Each message is encoded once, when it is added; a step only joins the encoded pieces."""
         assert self.task is not None
-        payload = {"task_id": self.task.id, "messages": self.messages, "tools": [s.model_dump(mode="json") for s in self.pack.schemas_for(self.task)]}
-        return json.dumps(payload, ensure_ascii=True)
+        while len(self._encoded) < len(self.messages):
+            self._encoded.append(json.dumps(self.messages[len(self._encoded)], ensure_ascii=True))
+        return f'{{"task_id": {json.dumps(self.task.id)}, "messages": [{", ".join(self._encoded)}], "tools": {self._tools_json(self.task.id)}}}'
+
+    def _tools_json(self, task_id: str) -> str:
+        if task_id not in self._tools_cache:
+            schemas = self.pack.schemas_for(self.pack.task(task_id))
+            self._tools_cache[task_id] = json.dumps([s.model_dump(mode="json") for s in schemas], ensure_ascii=True)
+        return self._tools_cache[task_id]
 
     def _info(self, **extra: Any) -> dict[str, Any]:
         assert self.task is not None
@@ -104,6 +114,7 @@ class ToolUseEnv(gym.Env[str, Any]):
             {"role": "system", "content": system_prompt(self.pack.schemas_for(self.task), prompt_format)},
             {"role": "user", "content": self.task.query},
         ]
+        self._encoded = []
         self.turns = 0
         self.calls = 0
         self.done = False

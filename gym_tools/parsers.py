@@ -102,9 +102,20 @@ def parse_hermes(text: str) -> ParsedTurn:
 
 def literal(node: ast.expr, where: str) -> Any:
     try:
-        return ast.literal_eval(node)
+        return jsonable(ast.literal_eval(node), where)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        raise ValueError(f"{where}: argument values must be literals ({exc})") from exc
+        raise ValueError(f"{where}: argument values must be JSON-like literals ({exc})") from exc
+
+
+def jsonable(value: Any, where: str) -> Any:
+    """Python literals that JSON can carry; tuples become lists, anything else is refused."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item, where) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: jsonable(item, where) for key, item in value.items()}
+    raise ValueError(f"{type(value).__name__} is not allowed")
 
 
 def python_calls(text: str) -> list[ToolCall] | None:

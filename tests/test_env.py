@@ -144,7 +144,7 @@ def test_step_never_raises_on_100k_model_outputs(pack) -> None:
         st.fixed_dictionaries({"role": st.just("assistant"), "tool_calls": st.lists(st.dictionaries(st.text(max_size=8), st.text(max_size=8)), max_size=3)}),
     )
 
-    @settings(max_examples=2_000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=2_000, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
     @given(st.lists(outputs, min_size=50, max_size=50))
     def run(batch: list) -> None:
         for action in batch:

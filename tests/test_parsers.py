@@ -34,6 +34,8 @@ def test_python_calls_are_read_never_run() -> None:
     turn = parse('f(a=__import__("os").system("echo hi"))', "python")
     assert not turn.calls and turn.errors and "literals" in turn.errors[0]
     assert parse("f(1, 2)", "python").errors
+    assert "set is not allowed" in parse("f(a={'x'})", "python").errors[0]
+    assert parse("f(a=(1, 2))", "python").calls == [ToolCall(name="f", arguments={"a": [1, 2]})]
     assert parse("```python\nf(a=1)\ng(b=[1, 2])\n```").calls == [ToolCall(name="f", arguments={"a": 1}), ToolCall(name="g", arguments={"b": [1, 2]})]
 
 
