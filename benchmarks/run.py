@@ -83,6 +83,16 @@ def interleaved(rows: dict[str, Callable[[], Any]], count: int, rounds: int = 20
     return samples
 
 
+def measured(rows: dict[str, Callable[[], Any]], count: int, closing: list[Any]) -> dict[str, Any]:
+    """Interleaved timings summarised per row; everything in `closing` is closed afterwards."""
+    try:
+        samples = interleaved(rows, count)
+    finally:
+        for item in closing:
+            item.close()
+    return {label: summary(values) for label, values in samples.items()}
+
+
 def summary(samples: list[float]) -> dict[str, float]:
     return {
         "p50_us": round(percentile(samples, 0.5) * 1e6, 1),
@@ -104,17 +114,11 @@ def bench_sandbox(count: int) -> dict[str, Any]:
         session.load({"m": TOOL}, {"a": 1})
         sessions.append(session)
         rows[name] = lambda s=session: s.call("get", {"key": "a"})
-    try:
-        samples = interleaved(rows, count)
-    finally:
-        pipe.close()
-        for session in sessions:
-            session.close()
-    results: dict[str, Any] = {label: summary(values) for label, values in samples.items()}
+    results = measured(rows, count, [pipe, *sessions])
     for name, start in starts.items():
         results[name]["start_ms"] = round(start * 1e3, 1)
     results.update({name: "unavailable" for name in BACKENDS if name not in rows})
-    if "process" in samples:
+    if "process" in rows:
         results["ratio_process_to_bare_pipe_p50"] = round(results["process"]["p50_us"] / results["bare_pipe"]["p50_us"], 2)
     return results
 
@@ -143,13 +147,7 @@ def bench_env(count: int, pack: PackData) -> dict[str, Any]:
             env.reset(options={"task_id": task.id})
             envs.append(env)
             rows[f"{backend}/{tool_format}"] = restarting_step(env, task, render_calls(call, tool_format))
-    try:
-        samples = interleaved(rows, count)
-    finally:
-        pipe.close()
-        for env in envs:
-            env.close()
-    results: dict[str, Any] = {label: summary(values) for label, values in samples.items()}
+    results = measured(rows, count, [pipe, *envs])
     for backend in ("inprocess", "process"):
         p50 = results[f"{backend}/hermes"]["p50_us"]
         results[f"ratio_{backend}_hermes_step_to_bare_call"] = round(p50 / results["bare_function_call"]["p50_us"], 1)

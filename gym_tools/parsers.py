@@ -13,6 +13,7 @@ import ast
 import json
 import re
 import warnings
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -59,6 +60,15 @@ def call_from_object(raw: Any, where: str) -> ToolCall:
     return ToolCall(name=name, arguments=arguments)
 
 
+def collect(turn: ParsedTurn, items: list[Any], where: Callable[[int], str]) -> None:
+    """Each item becomes a call, or an error naming where it stood."""
+    for position, item in enumerate(items[:MAX_CALLS_PER_TURN]):
+        try:
+            turn.calls.append(call_from_object(item, where(position)))
+        except ValueError as exc:
+            turn.errors.append(str(exc))
+
+
 def parse_openai(action: Any) -> ParsedTurn:
     message = action
     if isinstance(action, str):
@@ -80,11 +90,7 @@ def parse_openai(action: Any) -> ParsedTurn:
     raw_calls = message.get("tool_calls") or []
     if not isinstance(raw_calls, list):
         return ParsedTurn(content=content, errors=["'tool_calls' must be a list"], format="openai")
-    for position, raw in enumerate(raw_calls[:MAX_CALLS_PER_TURN]):
-        try:
-            turn.calls.append(call_from_object(raw, f"tool_calls[{position}]"))
-        except ValueError as exc:
-            turn.errors.append(str(exc))
+    collect(turn, raw_calls, lambda position: f"tool_calls[{position}]")
     return turn
 
 
@@ -172,13 +178,8 @@ def parse_json(text: str) -> ParsedTurn:
         return ParsedTurn(content=text.strip(), format="json")
     if isinstance(raw, dict) and "tool_calls" in raw:
         return parse_openai(raw).model_copy(update={"format": "json"})
-    items = raw if isinstance(raw, list) else [raw]
     turn = ParsedTurn(format="json")
-    for position, item in enumerate(items[:MAX_CALLS_PER_TURN]):
-        try:
-            turn.calls.append(call_from_object(item, f"call #{position + 1}"))
-        except ValueError as exc:
-            turn.errors.append(str(exc))
+    collect(turn, raw if isinstance(raw, list) else [raw], lambda position: f"call #{position + 1}")
     return turn
 
 

@@ -8,14 +8,12 @@ user, no capabilities, and memory, CPU and PID caps.
 from __future__ import annotations
 
 import os
-import select
 import socket
 import struct
-import time
 from typing import Any
 
 from sandbox.base import Limits, SandboxError
-from sandbox.worker_session import LineBuffer, Transport, WallTimeExceeded, WorkerGone, WorkerSession, worker_argv
+from sandbox.worker_session import LineBuffer, Transport, WorkerGone, WorkerSession, worker_argv
 
 IMAGE = os.environ.get("ENVGEN_SANDBOX_IMAGE", "envgen-sandbox:latest")
 CONTAINER_PYTHON = "/usr/bin/python3"
@@ -89,6 +87,7 @@ class DockerTransport(Transport):
             raise SandboxError(f"docker backend: cannot start a container from {image}: {exc}") from exc
         self._socket: socket.socket = getattr(attached, "_sock", attached)
         self._frames = StreamDemuxer()
+        self.lines = self._frames.lines
 
     def send(self, data: bytes) -> None:
         try:
@@ -96,21 +95,13 @@ class DockerTransport(Transport):
         except OSError as exc:
             raise self.death_cause() from exc
 
-    def recv_line(self, deadline: float, max_bytes: int) -> bytes:
-        while True:
-            line = self._frames.lines.take_line(max_bytes)
-            if line is not None:
-                return line
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WallTimeExceeded()
-            ready, _, _ = select.select([self._socket], [], [], remaining)
-            if not ready:
-                raise WallTimeExceeded()
-            chunk = self._socket.recv(1 << 20)
-            if not chunk:
-                raise self.death_cause()
-            self._frames.feed(chunk)
+    def fileno(self) -> int:
+        return self._socket.fileno()
+
+    def receive(self) -> bool:
+        chunk = self._socket.recv(1 << 20)
+        self._frames.feed(chunk)
+        return bool(chunk)
 
     def death_cause(self) -> WorkerGone:
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import select
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sandbox.base import Limits, SandboxError
-from sandbox.worker_session import LineBuffer, Transport, WallTimeExceeded, WorkerGone, WorkerSession, worker_argv
+from sandbox.worker_session import LineBuffer, Transport, WorkerGone, WorkerSession, worker_argv
 
 UNPRIVILEGED_UIDS = (200_000, 1_200_000)
 SIGNAL_LIMITS = {signal.SIGXCPU: "cpu_time", signal.SIGXFSZ: "output"}
@@ -78,7 +77,7 @@ class ProcessTransport(Transport):
         assert self.process.stdin is not None and self.process.stdout is not None
         self._in = self.process.stdin.fileno()
         self._out = self.process.stdout.fileno()
-        self._lines = LineBuffer()
+        self.lines = LineBuffer()
 
     def send(self, data: bytes) -> None:
         view = memoryview(data)
@@ -88,23 +87,13 @@ class ProcessTransport(Transport):
         except (BrokenPipeError, OSError) as exc:
             raise self.death_cause() from exc
 
-    def recv_line(self, deadline: float, max_bytes: int) -> bytes:
-        import time
+    def fileno(self) -> int:
+        return self._out
 
-        while True:
-            line = self._lines.take_line(max_bytes)
-            if line is not None:
-                return line
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WallTimeExceeded()
-            ready, _, _ = select.select([self._out], [], [], remaining)
-            if not ready:
-                raise WallTimeExceeded()
-            chunk = os.read(self._out, 1 << 20)
-            if not chunk:
-                raise self.death_cause()
-            self._lines.feed(chunk)
+    def receive(self) -> bool:
+        chunk = os.read(self._out, 1 << 20)
+        self.lines.feed(chunk)
+        return bool(chunk)
 
     def death_cause(self) -> WorkerGone:
         try:

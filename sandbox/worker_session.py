@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import json
+import select
 import time
 from pathlib import Path
 from typing import Any
@@ -36,29 +37,6 @@ class LineTooLong(Exception):
     pass
 
 
-class Transport(abc.ABC):
-    """A byte pipe to one worker; `recv_line` enforces the deadline and the size cap."""
-
-    @abc.abstractmethod
-    def send(self, data: bytes) -> None: ...
-
-    @abc.abstractmethod
-    def recv_line(self, deadline: float, max_bytes: int) -> bytes: ...
-
-    @abc.abstractmethod
-    def kill(self) -> None:
-        """Stop the worker and everything it started; must not raise."""
-
-    @abc.abstractmethod
-    def death_cause(self) -> WorkerGone:
-        """After EOF: why the worker ended."""
-
-
-def worker_argv(python: str, limits: Limits) -> list[str]:
-    """`-I -S`: no site-packages, no environment variables, no user directory reach the worker."""
-    return [python, "-I", "-S", "-c", WORKER_SOURCE, limits.model_dump_json()]
-
-
 class LineBuffer:
     """Accumulates received bytes and yields whole lines; shared by the fd and socket transports."""
 
@@ -79,6 +57,50 @@ class LineBuffer:
         line = bytes(self._buffer[:end])
         del self._buffer[: end + 1]
         return line
+
+
+class Transport(abc.ABC):
+    """A byte pipe to one worker; `recv_line` enforces the deadline and the size cap."""
+
+    lines: LineBuffer
+
+    @abc.abstractmethod
+    def send(self, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def fileno(self) -> int:
+        """What to wait on for the worker's output."""
+
+    @abc.abstractmethod
+    def receive(self) -> bool:
+        """Read what is ready into `lines`; False at end of output."""
+
+    def recv_line(self, deadline: float, max_bytes: int) -> bytes:
+        while True:
+            line = self.lines.take_line(max_bytes)
+            if line is not None:
+                return line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WallTimeExceeded()
+            ready, _, _ = select.select([self.fileno()], [], [], remaining)
+            if not ready:
+                raise WallTimeExceeded()
+            if not self.receive():
+                raise self.death_cause()
+
+    @abc.abstractmethod
+    def kill(self) -> None:
+        """Stop the worker and everything it started; must not raise."""
+
+    @abc.abstractmethod
+    def death_cause(self) -> WorkerGone:
+        """After EOF: why the worker ended."""
+
+
+def worker_argv(python: str, limits: Limits) -> list[str]:
+    """`-I -S`: no site-packages, no environment variables, no user directory reach the worker."""
+    return [python, "-I", "-S", "-c", WORKER_SOURCE, limits.model_dump_json()]
 
 
 class WorkerSession(Sandbox):
