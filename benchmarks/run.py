@@ -3,6 +3,7 @@
     python -m benchmarks.run sandbox      # per backend: start, round trip p50/p99, calls/s; process vs a bare pipe
     python -m benchmarks.run env          # env.step per format, inprocess and process; vs a bare call and a bare pipe
     python -m benchmarks.run generation   # validated tasks per minute, local and Ray executors
+    python -m benchmarks.run rollout      # oracle episodes/s on 1 and 2 Ray workers, and the speed-up
     python -m benchmarks.run all
 """
 
@@ -182,9 +183,31 @@ def bench_generation(tasks: int) -> dict[str, Any]:
     return results
 
 
+def bench_rollout(episodes: int, pack_dir: Path) -> dict[str, Any]:
+    """Oracle episodes per second on 1 and 2 Ray workers (actors started before the clock)."""
+    from envgen.pack import load_pack as load
+    from gym_tools.rollout import RolloutPool, episode_specs
+
+    task_ids = [t.id for t in load(pack_dir).tasks]
+    results: dict[str, Any] = {}
+    for workers in (1, 2):
+        pool = RolloutPool(pack_dir, workers=workers, envs_per_worker=4, policy="oracle", chunk=16)
+        try:
+            pool.run(episode_specs(task_ids, 32 * workers, seed=0))
+            start = time.perf_counter()
+            played = pool.run(episode_specs(task_ids, episodes, seed=1))
+            elapsed = time.perf_counter() - start
+        finally:
+            pool.close()
+        results[f"workers_{workers}"] = {"episodes": len(played), "episodes_per_s": round(len(played) / elapsed, 1)}
+    results["speedup_2_over_1"] = round(results["workers_2"]["episodes_per_s"] / results["workers_1"]["episodes_per_s"], 2)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["sandbox", "env", "generation", "all"])
+    parser.add_argument("what", choices=["sandbox", "env", "generation", "rollout", "all"])
+    parser.add_argument("--episodes", type=int, default=2000, help="oracle episodes per rollout row")
     parser.add_argument("--calls", type=int, default=2000, help="timed calls or steps per row")
     parser.add_argument("--tasks", type=int, default=2000, help="tasks to build per executor")
     parser.add_argument("--pack", type=Path, help="an existing pack for the env benchmark")
@@ -193,10 +216,13 @@ def main() -> None:
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     if args.what in ("sandbox", "all"):
         report["sandbox"] = bench_sandbox(args.calls)
-    if args.what in ("env", "all"):
+    if args.what in ("env", "rollout", "all"):
         with tempfile.TemporaryDirectory() as scratch:
-            pack = load_pack(args.pack or small_pack(Path(scratch) / "pack"))
-            report["env"] = bench_env(args.calls, pack)
+            pack_dir = args.pack or small_pack(Path(scratch) / "pack")
+            if args.what in ("env", "all"):
+                report["env"] = bench_env(args.calls, load_pack(pack_dir))
+            if args.what in ("rollout", "all"):
+                report["rollout"] = bench_rollout(args.episodes, pack_dir)
     if args.what in ("generation", "all"):
         report["generation"] = bench_generation(args.tasks)
     text = json.dumps(report, indent=2)

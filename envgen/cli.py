@@ -157,6 +157,65 @@ def check(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def rollout(
+    pack_path: Path = typer.Argument(..., metavar="PACK"),
+    policy: str = typer.Option("oracle", help="oracle, random or openai."),
+    workers: int = typer.Option(2, help="Ray actors."),
+    envs_per_worker: int = typer.Option(4, help="Environments per actor, stepped in lockstep."),
+    episodes: int = typer.Option(100, help="Episodes to play, cycling over the split's tasks."),
+    split: str = typer.Option("test", help="train, test or all."),
+    out: Path = typer.Option(..., "--out", help="Folder for trajectories.jsonl and summary.json."),
+    sandbox: str = typer.Option("process", help="Sandbox backend inside the actors."),
+    seed: int = typer.Option(0),
+    base_url: Optional[str] = typer.Option(None, help="openai policy: the endpoint."),
+    model: Optional[str] = typer.Option(None, help="openai policy: the model name."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", help="openai policy: variable holding the key."),
+    ray_address: Optional[str] = typer.Option(None, help="Join an existing Ray cluster."),
+) -> None:
+    """Play episodes on Ray actors; write trajectories and a summary (reward, success, Solve-P/R/F1)."""
+    from gym_tools.rollout import RolloutPool, episode_specs, summarize
+
+    try:
+        pack = load_pack(pack_path)
+    except PackError as exc:
+        raise fail(str(exc)) from exc
+    task_ids = [t.id for t in pack.split(split)]
+    if not task_ids:
+        raise fail(f"the pack has no tasks in split {split!r}")
+    options: dict[str, object] = {}
+    if policy == "openai":
+        if not base_url or not model:
+            raise fail("the openai policy needs --base-url and --model")
+        options = {"base_url": base_url, "model": model, "api_key_env": api_key_env}
+    specs = episode_specs(task_ids, episodes, seed)
+    pool = RolloutPool(pack_path, workers, envs_per_worker, policy, options, {"sandbox": sandbox, "tool_format": "auto"}, ray_address)
+    try:
+        with progress_bar() as progress:
+            bar = progress.add_task(f"{policy} rollouts on {workers} Ray workers", total=len(specs))
+            trajectories = pool.run(specs, lambda done, total: progress.update(bar, completed=done))
+    finally:
+        pool.close()
+    summary = summarize(trajectories)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [t.model_dump_json() for t in trajectories]
+    (out / "trajectories.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    table = Table(title=f"{policy}: {len(trajectories)} episodes")
+    columns = ("mean_reward", "success_rate", "solve_p", "solve_r", "solve_f1", "mean_turns", "mean_calls", "parse_errors")
+    table.add_column("group")
+    for column in columns:
+        table.add_column(column, justify="right")
+    rows = [("overall", summary["overall"])] + [(f"structure {k}", v) for k, v in summary["by_structure"].items()]
+    rows += [(f"level {k}", v) for k, v in summary["by_level"].items()]
+    for label, metrics in rows:
+        table.add_row(label, *[str(metrics[c]) for c in columns])
+    console.print(table)
+    if summary["failed_episodes"]:
+        console.print(f"[red]failed episodes:[/] {summary['failed_episodes']}")
+    console.print(f"[green]wrote[/] {out / 'trajectories.jsonl'} and {out / 'summary.json'}")
+
+
 @sandbox_app.command("build-image")
 def build_image_command(image: str = typer.Option("envgen-sandbox:latest"), mirror: str = typer.Option("http://deb.debian.org/debian")) -> None:
     """Build the docker backend's image with no registry (debootstrap + docker import)."""
