@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -102,8 +103,32 @@ def write_file(world, path):
 WORLD = {"items": {"a": 1, "b": [1, 2]}}
 
 
-def process_count() -> int:
-    return sum(1 for entry in os.listdir("/proc") if entry.isdigit())
+def descendants() -> set[int]:
+    """Processes started, directly or not, by this test process."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def sandbox_containers() -> set[str]:
+    from sandbox.docker_backend import docker_client
+
+    client = docker_client()
+    return {c.id for c in client.containers.list(all=True, filters={"label": "envgen.sandbox=1"})} if client else set()
+
+
+def leftovers() -> set[object]:
+    return descendants() | sandbox_containers()
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -155,11 +180,14 @@ def test_load_rejects_broken_module(backend: str) -> None:
 @pytest.fixture(params=ISOLATING)
 def isolated(request: pytest.FixtureRequest):
     require_backend(request.param)
-    before = process_count()
+    before = leftovers()
     with open_sandbox(request.param, LIMITS) as opened:
         opened.load({"tools": TOOLS}, WORLD)
         yield opened
-    assert process_count() <= before + 3, "the sandbox left processes behind"
+    deadline = time.monotonic() + 5
+    while leftovers() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not leftovers() - before, "the sandbox left processes or containers behind"
 
 
 @pytest.mark.parametrize(
