@@ -174,17 +174,22 @@ def episode_specs(task_ids: list[str], episodes: int, seed: int) -> list[Episode
 
 
 def solve_metrics(rows: list[Trajectory]) -> dict[str, float]:
-    solved = sum(t.breakdown.get("useful_calls", 0) for t in rows)
+    """Solve-P: useful calls / calls; Solve-R: sub-answers surfaced / required; Solve-F1: their harmonic mean.
+    (With one sub-answer per call, as in the source method, these equal its definitions.)"""
+    useful = sum(t.breakdown.get("useful_calls", 0) for t in rows)
     calls = sum(t.breakdown.get("calls", 0) for t in rows)
+    found = sum(t.breakdown.get("sub_answers_found", 0) for t in rows)
     needed = sum(t.breakdown.get("sub_answers_total", 0) for t in rows)
     n = max(1, len(rows))
+    precision = useful / calls if calls else 1.0
+    recall = found / needed if needed else 1.0
     return {
         "episodes": len(rows),
         "mean_reward": round(sum(t.reward for t in rows) / n, 4),
         "success_rate": round(sum(t.reward >= 1.0 for t in rows) / n, 4),
-        "solve_p": round(solved / calls, 4) if calls else 1.0,
-        "solve_r": round(solved / needed, 4) if needed else 1.0,
-        "solve_f1": round(2 * solved / (calls + needed), 4) if calls + needed else 1.0,
+        "solve_p": round(precision, 4),
+        "solve_r": round(recall, 4),
+        "solve_f1": round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,
         "mean_turns": round(sum(t.turns for t in rows) / n, 2),
         "mean_calls": round(calls / n, 2),
         "parse_errors": sum(t.parse_errors for t in rows),

@@ -22,6 +22,7 @@ def test_lockstep_oracle_earns_one_and_random_far_less(pack) -> None:
         oracle = run_lockstep(envs, [OraclePolicy(pack) for _ in envs], specs)
         assert sorted(t.episode_id for t in oracle) == [s.episode_id for s in specs]
         assert all(t.reward == 1.0 for t in oracle)
+        assert summarize(oracle)["overall"]["solve_f1"] == 1.0
         random_play = run_lockstep(envs, [RandomPolicy(pack) for _ in envs], specs)
         assert summarize(random_play)["overall"]["mean_reward"] < 0.5
     finally:
