@@ -42,7 +42,6 @@ class Draft(BaseModel):
     steps: list[DraftStep]
     answer: Answer
     distractors: list[ToolDoc] = Field(default_factory=list)
-    changes_state: bool = False
 
     def calls(self) -> list[DraftCall]:
         return [call for step in self.steps for call in step.calls]

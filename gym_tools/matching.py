@@ -115,7 +115,7 @@ def check_call(schema: ToolSchema | None, call: ToolCall, name: str, acceptable:
     return CallCheck(valid=not errors, errors=errors)
 
 
-def maximum_matching(edges: list[list[int]], right_count: int) -> dict[int, int]:
+def maximum_matching(edges: list[list[int]]) -> dict[int, int]:
     """Kuhn's augmenting paths: left i -> right j; returns right -> left."""
     owner: dict[int, int] = {}
 
@@ -152,7 +152,7 @@ def match_calls(
         edges.append(row)
         if not row and index not in reasons:
             reasons[index] = [f"no expected call of {call.name!r}"]
-    owner = maximum_matching(edges, len(expected))
+    owner = maximum_matching(edges)
     pairs = sorted((left, right) for right, left in owner.items())
     matched_calls = {left for left, _ in pairs}
     unmatched_calls = [i for i in range(len(calls)) if i not in matched_calls]

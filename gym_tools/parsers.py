@@ -14,13 +14,12 @@ import json
 import re
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from envgen.models import ToolCall
 
-ToolFormat = Literal["auto", "openai", "hermes", "python", "json"]
 FORMATS: tuple[str, ...] = ("openai", "hermes", "python", "json")
 HERMES_BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 CODE_FENCE = re.compile(r"^```[a-zA-Z]*\n(.*?)\n?```$", re.DOTALL)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from gym_tools.env import ToolUseEnv, cached_pack
 from gym_tools.policies import make_policy
+from sandbox import SandboxPool
 
 
 class EpisodeSpec(BaseModel):
@@ -86,7 +87,10 @@ class RolloutWorker:
 
     def __init__(self, pack: str, envs: int, policy: str, policy_options: dict[str, Any], env_options: dict[str, Any]) -> None:
         loaded = cached_pack(pack)
-        self.envs = [ToolUseEnv(loaded, split="all", **env_options) for _ in range(envs)]
+        options = dict(env_options)
+        self.sandboxes = SandboxPool(options.pop("sandbox", "process"), size=envs)
+        self.sandboxes.warm()
+        self.envs = [ToolUseEnv(loaded, split="all", sandbox=self.sandboxes.acquire(), **options) for _ in range(envs)]
         self.policies = [make_policy(policy, loaded, policy_options) for _ in range(envs)]
 
     def run(self, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:

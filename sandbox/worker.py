@@ -13,7 +13,6 @@ import resource
 import signal
 import sys
 
-PROTOCOL_VERSION = 1
 STATE_BYTES = 256 * 1024 * 1024
 
 
@@ -58,9 +57,6 @@ class Worker:
         if handler is None:
             return {"status": "error", "error": "unknown op %r" % (op,)}
         return handler(request)
-
-    def op_ping(self, request):
-        return {"status": "ok", "value": PROTOCOL_VERSION}
 
     def op_load(self, request):
         tools = {}

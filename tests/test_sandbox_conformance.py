@@ -225,8 +225,10 @@ def test_printing_cannot_break_the_protocol(isolated: Sandbox) -> None:
 
 @pytest.mark.parametrize("tool", ["exit_now", "segfault"])
 def test_crash_is_contained(isolated: Sandbox, tool: str) -> None:
+    replacements = isolated.replacements  # type: ignore[attr-defined]
     result = isolated.call(tool, {})
     assert result.status == "crash", result
+    assert isolated.replacements == replacements + 1  # type: ignore[attr-defined]
     still_works(isolated)
 
 
@@ -274,3 +276,22 @@ def test_writes_stay_inside_tmp(confined: Sandbox) -> None:
         assert not Path(target).exists()
     assert confined.call("write_file", {"path": f"/tmp/{name}"}).value == "written"
     assert not Path(f"/tmp/{name}").exists()
+
+
+def test_pool_keeps_sessions_warm_and_reuses_them() -> None:
+    from sandbox import SandboxPool
+
+    pool = SandboxPool("process", LIMITS, size=2)
+    try:
+        pool.warm()
+        first = pool.acquire()
+        second = pool.acquire()
+        assert first is not second
+        pool.release(first)
+        assert pool.acquire() is first, "a released session is handed out again"
+        with pool.session() as session:
+            session.load({"tools": TOOLS}, WORLD)
+            still_works(session)
+        pool.release(second)
+    finally:
+        pool.close()

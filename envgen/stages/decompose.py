@@ -343,5 +343,4 @@ def decompose(index: int, structure: str, level: int, split: Split, world: World
         query=query,
         steps=steps,
         answer=answer,
-        changes_state=structure == "state_changing",
     )
