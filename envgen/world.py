@@ -203,9 +203,6 @@ class World:
     def row(self, table: str, name: str) -> dict[str, Any]:
         return self.data[table][name]
 
-    def vocabulary(self) -> list[str]:
-        return sorted({name for table, rows in self.data.items() if table in TYPES and TYPES[table].name_style for name in rows})
-
 
 def build_world(seed: int, scale: float = 1.0) -> World:
     """Same seed, same world. `scale` multiplies the entity counts."""

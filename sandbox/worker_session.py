@@ -195,11 +195,11 @@ class WorkerSession(Sandbox):
         return self._request(request, self.limits.output_bytes, self.limits.wall_time_s)
 
     def snapshot(self) -> Snapshot:
-        snap = Snapshot(id=next_snapshot_id(), state_json="")
-        text = self._control({"op": "snapshot", "id": snap.id})
-        self._known_snapshots.add(snap.id)
+        snapshot_id = next_snapshot_id()
+        text = self._control({"op": "snapshot", "id": snapshot_id})
+        self._known_snapshots.add(snapshot_id)
         self._checkpoint = text
-        return snap.model_copy(update={"state_json": text})
+        return Snapshot(id=snapshot_id, state_json=text)
 
     def restore(self, snapshot: Snapshot) -> None:
         request: dict[str, Any] = {"op": "restore", "id": snapshot.id}

@@ -31,7 +31,7 @@ def drafted(structure: str, level: int, index: int = 1):
 def test_world_is_seeded_and_names_are_invented() -> None:
     assert build_world(5).data == WORLD.data
     assert build_world(6).data != WORLD.data
-    names = WORLD.vocabulary()
+    names = [name for table in WORLD.names.values() for name in table]
     assert len(names) == len(set(n.casefold() for n in names)), "entity names must be unique"
     for country, row in WORLD.data["countries"].items():
         assert WORLD.data["cities"][row["capital"]]["country"] == country
