@@ -52,6 +52,11 @@ class PackData:
         return sorted(names)
 
     @functools.cached_property
+    def name_nouns(self) -> dict[str, str]:
+        """What kind of thing each entity name is ("hotel", "city"): what a reader of the query knows."""
+        return {name: TYPES[table].noun for table, rows in self.world.items() if table in TYPES and TYPES[table].name_style for name in rows}
+
+    @functools.cached_property
     def vocabulary(self) -> Vocabulary:
         return Vocabulary(self.vocabulary_names)
 

@@ -9,10 +9,15 @@ Mode 0 calls tool slot `tool`, setting its parameters (required ones first, then
 four) to the chosen values; an empty value slot leaves that parameter out (the last value slot is always
 empty). Mode 1 gives answer slot `answer` as the final answer.
 
-Observation, `Box(0, 1, (4T + 4V + 3A + 3,))`, by slot:
+Observation, `Box(0, 1, (4T + 6V + 4TV + TV + 4A + 3,))`, by slot:
 - tool: present, word overlap of its name and description with the query, times called (/3), last call ok;
-- value: present, appears in the query, appears in a tool result so far, is a number;
-- answer: present, appears in a tool result so far, appears in the query;
+- value: present, appears in the query, order of first mention among the query's values (/count), appears in
+  a tool result so far, is a number, passed in a call so far;
+- fit, per tool, parameter position and value: the value suits that parameter (in its enum; a number for a
+  numeric one; free text for a string without enum; an object or list for one of those), which is what a
+  text agent reads off the schema;
+- used, per tool and value: the value was passed to that tool so far;
+- answer: present, share of its parts found in tool results so far, appears in the query, parts (/4);
 - global: turns used, calls used, share of calls so far that returned without error.
 The reward is the text environment's (same scorer, same weights).
 """
@@ -76,7 +81,42 @@ class TaskSlots:
         self.tool_overlap = [len(query_words & words(n + " " + pack.schemas[n].function.description)) / max(1, len(query_words)) for n in self.tools]
         folded = task.query.casefold()
         self.value_in_query = [format_value(v).casefold() in folded if not isinstance(v, (dict, list)) else False for v in self.values]
+        positions = {i: folded.index(format_value(v).casefold()) for i, v in enumerate(self.values) if self.value_in_query[i]}
+        order = sorted(positions, key=positions.__getitem__)
+        self.mention_order = [(order.index(i) + 1) / len(order) if i in positions else 0.0 for i in range(len(self.values))]
         self.answer_in_query = [a[len("<answer>") : -len("</answer>")].casefold() in folded for a in self.answers]
+        self.answer_parts = [[part.strip().casefold() for part in a[len("<answer>") : -len("</answer>")].split(",") if part.strip()] for a in self.answers]
+        self.fit = np.zeros((max_tools, ARGS_PER_CALL, max_values), dtype=np.float32)
+        enum_values = {value_key(e) for e in enums}
+        for t, name in enumerate(self.tools):
+            properties = pack.schemas[name].function.parameters["properties"]
+            for k, param in enumerate(parameter_order(pack, name)):
+                for v, value in enumerate(self.values):
+                    noun = pack.name_nouns.get(value) if isinstance(value, str) else None
+                    self.fit[t, k, v] = float(fits(param, properties[param], value, value_key(value) in enum_values, noun))
+
+
+def parameter_order(pack: PackData, name: str) -> list[str]:
+    """Required parameters first, then optional ones, at most `ARGS_PER_CALL`: the value slots' order."""
+    schema = pack.schemas[name].function.parameters
+    required = list(schema["required"])
+    return (required + [p for p in schema["properties"] if p not in required])[:ARGS_PER_CALL]
+
+
+def fits(param: str, prop: dict[str, Any], value: Any, is_enum_value: bool, noun: str | None) -> bool:
+    """Whether a value suits a parameter, as far as its schema and the kind of thing the value names tell."""
+    if "enum" in prop:
+        return value in prop["enum"]
+    kind = prop.get("type")
+    if kind in ("integer", "number"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str) and not is_enum_value and (noun is None or words(noun) <= words(param + " " + prop.get("description", "")))
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        return isinstance(value, list)
+    return kind == "boolean" and isinstance(value, bool)
 
 
 class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -110,7 +150,7 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         self.session = open_sandbox(sandbox, limits) if isinstance(sandbox, str) else sandbox
         self.runtime = PackRuntime(self.pack, self.session)
         self.action_space = spaces.MultiDiscrete([2, max_tools, *[max_values] * ARGS_PER_CALL, max_answers])
-        size = 4 * max_tools + 4 * max_values + 3 * max_answers + 3
+        size = 4 * max_tools + 6 * max_values + 5 * max_tools * max_values + 4 * max_answers + 3
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(size,), dtype=np.float32)
         self._slots_cache: dict[str, TaskSlots] = {}
         self.task: Task | None = None
@@ -131,6 +171,7 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         self.episode = self.runtime.episode(self.task, self.weights)
         self.turns = 0
         self.called = [0] * self.max_tools
+        self.used = np.zeros((self.max_tools, self.max_values), dtype=np.float32)
         self.last_ok = [0.0] * self.max_tools
         self.results_text = ""
         self.ok_calls = 0
@@ -144,17 +185,19 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         tools = np.zeros((self.max_tools, 4), dtype=np.float32)
         for i in range(len(s.tools)):
             tools[i] = (1.0, min(1.0, s.tool_overlap[i]), min(1.0, self.called[i] / 3), self.last_ok[i])
-        values = np.zeros((self.max_values, 4), dtype=np.float32)
+        values = np.zeros((self.max_values, 6), dtype=np.float32)
+        passed = self.used.max(axis=0)
         for i, value in enumerate(s.values):
             text = format_value(value).casefold() if not isinstance(value, (dict, list)) else ""
-            values[i] = (1.0, float(s.value_in_query[i]), float(bool(text) and text in folded), float(isinstance(value, (int, float))))
-        answers = np.zeros((self.max_answers, 3), dtype=np.float32)
-        for i, answer in enumerate(s.answers):
-            inner = answer[len("<answer>") : -len("</answer>")].casefold()
-            answers[i] = (1.0, float(bool(inner) and inner in folded), float(s.answer_in_query[i]))
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            values[i] = (1.0, float(s.value_in_query[i]), s.mention_order[i], float(bool(text) and text in folded), float(numeric), passed[i])
+        answers = np.zeros((self.max_answers, 4), dtype=np.float32)
+        for i, parts in enumerate(s.answer_parts):
+            found = sum(part in folded for part in parts) / len(parts) if parts else 0.0
+            answers[i] = (1.0, found, float(s.answer_in_query[i]), min(1.0, len(parts) / 4))
         calls = len(self.episode.scorer.records) if self.episode else 0
         tail = np.array([self.turns / self.max_turns, min(1.0, calls / (2 * self.max_turns)), self.ok_calls / calls if calls else 0.0], dtype=np.float32)
-        obs[:] = np.concatenate([tools.ravel(), values.ravel(), answers.ravel(), tail])
+        obs[:] = np.concatenate([tools.ravel(), values.ravel(), s.fit.ravel(), self.used.ravel(), answers.ravel(), tail])
         return obs
 
     def _call(self, tool_slot: int, value_slots: list[int]) -> None:
@@ -164,7 +207,9 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
             self.log.append(f"call: empty tool slot {tool_slot}")
             return
         name = self.slots.tools[tool_slot]
-        arguments = {param: self.slots.values[v] for param, v in zip(self.parameters(name), value_slots, strict=False) if v < len(self.slots.values)}
+        pairs = [(param, v) for param, v in zip(self.parameters(name), value_slots, strict=False) if v < len(self.slots.values)]
+        arguments = {param: self.slots.values[v] for param, v in pairs}
+        self.used[tool_slot, [v for _, v in pairs]] = 1.0
         call = ToolCall(name=name, arguments=arguments)
         result, _ = self.episode.call(call)
         self.called[tool_slot] += 1
@@ -175,9 +220,7 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         self.log.append(f"call: {name}({call.arguments}) -> {text[:200]}")
 
     def parameters(self, name: str) -> list[str]:
-        schema = self.pack.schemas[name].function.parameters
-        required = list(schema["required"])
-        return (required + [p for p in schema["properties"] if p not in required])[:ARGS_PER_CALL]
+        return parameter_order(self.pack, name)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.episode is None or self.slots is None or self.task is None:
