@@ -160,7 +160,7 @@ def check(
 @app.command()
 def rollout(
     pack_path: Path = typer.Argument(..., metavar="PACK"),
-    policy: str = typer.Option("oracle", help="oracle, random or openai."),
+    policy: str = typer.Option("oracle", help="oracle, random, hf or openai."),
     workers: int = typer.Option(2, help="Ray actors."),
     envs_per_worker: int = typer.Option(4, help="Environments per actor, stepped in lockstep."),
     episodes: int = typer.Option(100, help="Episodes to play, cycling over the split's tasks."),
@@ -169,7 +169,9 @@ def rollout(
     sandbox: str = typer.Option("process", help="Sandbox backend inside the actors."),
     seed: int = typer.Option(0),
     base_url: Optional[str] = typer.Option(None, help="openai policy: the endpoint."),
-    model: Optional[str] = typer.Option(None, help="openai policy: the model name."),
+    model: Optional[str] = typer.Option(None, help="openai policy: the model name; hf policy: smollm2 (default), a local folder or a cached hub id."),
+    tool_format: Optional[str] = typer.Option(None, help="How the model is told to call tools: openai, hermes, python or json (default: hermes for hf, else openai)."),
+    temperature: float = typer.Option(0.0, help="hf and openai policies: sampling temperature (0 is greedy)."),
     api_key_env: str = typer.Option("OPENAI_API_KEY", help="openai policy: variable holding the key."),
     ray_address: Optional[str] = typer.Option(None, help="Join an existing Ray cluster."),
 ) -> None:
@@ -183,13 +185,17 @@ def rollout(
     task_ids = [t.id for t in pack.split(split)]
     if not task_ids:
         raise fail(f"the pack has no tasks in split {split!r}")
+    prompt_format = tool_format or ("hermes" if policy == "hf" else "openai")
     options: dict[str, object] = {}
     if policy == "openai":
         if not base_url or not model:
             raise fail("the openai policy needs --base-url and --model")
-        options = {"base_url": base_url, "model": model, "api_key_env": api_key_env}
+        options = {"base_url": base_url, "model": model, "api_key_env": api_key_env, "temperature": temperature}
+    if policy == "hf":
+        options = {"model": model or "smollm2", "tool_format": prompt_format, "temperature": temperature}
     specs = episode_specs(task_ids, episodes, seed)
-    pool = RolloutPool(pack_path, workers, envs_per_worker, policy, options, {"sandbox": sandbox, "tool_format": "auto"}, ray_address)
+    env_options = {"sandbox": sandbox, "tool_format": "auto" if prompt_format == "openai" else prompt_format}
+    pool = RolloutPool(pack_path, workers, envs_per_worker, policy, options, env_options, ray_address)
     try:
         with progress_bar() as progress:
             bar = progress.add_task(f"{policy} rollouts on {workers} Ray workers", total=len(specs))

@@ -45,3 +45,23 @@ def render_calls(calls: list[ToolCall], tool_format: str) -> Any:
     if tool_format == "json":
         return json.dumps([{"name": c.name, "arguments": c.arguments} for c in calls])
     raise ValueError(f"unknown tool format {tool_format!r}")
+
+
+def plain_chat(messages: list[dict[str, Any]], tool_format: str = "hermes") -> list[dict[str, str]]:
+    """The episode's messages as role/content pairs only, for chat templates that know no tool roles:
+    calls are written out in `tool_format` and tool results come back as `<tool_response>` user turns."""
+    chat: list[dict[str, str]] = []
+    for message in messages:
+        role, content = message["role"], message.get("content") or ""
+        if role == "assistant" and message.get("tool_calls"):
+            calls = [ToolCall(name=c["function"]["name"], arguments=json.loads(c["function"]["arguments"])) for c in message["tool_calls"]]
+            chat.append({"role": "assistant", "content": "\n".join(filter(None, [content, render_calls(calls, tool_format)]))})
+        elif role == "tool":
+            response = f"<tool_response>\n{content}\n</tool_response>"
+            if chat and chat[-1]["role"] == "user" and chat[-1]["content"].startswith("<tool_response>"):
+                chat[-1]["content"] += "\n" + response
+            else:
+                chat.append({"role": "user", "content": response})
+        else:
+            chat.append({"role": role, "content": content})
+    return chat

@@ -1,5 +1,6 @@
 """Rollout policies over the text environment: `oracle` plays the golden solution, `random` makes
-well-formed random calls, `openai` asks any OpenAI-compatible chat endpoint.
+well-formed random calls, `hf` runs a local Hugging Face causal LM, `openai` asks any OpenAI-compatible
+chat endpoint.
 
 A policy sees what a trainer's model sees (the observation) and answers with an action; `begin` is
 told the task so the oracle can look up its golden solution."""
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 from envgen.models import Task, ToolCall
 from envgen.pack import PackData
 from envgen.stages.deploy import answer_text, golden_turns
-from gym_tools.formats import render_calls
+from gym_tools.formats import plain_chat, render_calls
 
 
 class Policy(Protocol):
@@ -25,6 +26,11 @@ class Policy(Protocol):
     def act(self, observation: str) -> Any: ...
 
 
+def golden_actions(task: Task, tool_format: str) -> list[Any]:
+    """The golden solution as the turns a model would write: call turns, then the answer."""
+    return [render_calls(turn, tool_format) for turn in golden_turns(task) if turn] + [answer_text(task.answer)]
+
+
 class OraclePolicy:
     name = "oracle"
 
@@ -33,7 +39,7 @@ class OraclePolicy:
         self.queue: list[Any] = []
 
     def begin(self, task: Task, seed: int) -> None:
-        self.queue = [render_calls(turn, self.tool_format) for turn in golden_turns(task) if turn] + [answer_text(task.answer)]
+        self.queue = golden_actions(task, self.tool_format)
 
     def act(self, observation: str) -> Any:
         return self.queue.pop(0) if self.queue else "<answer></answer>"
@@ -102,6 +108,37 @@ class OpenAIPolicy:
         return message.model_dump(exclude_none=True)
 
 
+class HFPolicy:
+    """A local causal LM (SmolLM2-135M-Instruct by default) prompted through its own chat template; its
+    raw text is the action, so the env's parser judges what the model really wrote."""
+
+    name = "hf"
+
+    def __init__(self, pack: PackData, model: str = "smollm2", tool_format: str = "hermes", max_new_tokens: int = 160, temperature: float = 0.0) -> None:
+        from gym_tools.hf import load_causal_lm
+
+        self.lm, self.tokenizer = load_causal_lm(model)
+        self.tool_format = tool_format
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.seed = 0
+
+    def begin(self, task: Task, seed: int) -> None:
+        self.seed = seed
+
+    def act(self, observation: str) -> Any:
+        import torch
+
+        chat = plain_chat(json.loads(observation)["messages"], self.tool_format)
+        prompt = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        inputs = self.tokenizer(prompt, return_tensors="pt")
+        torch.manual_seed(self.seed + len(chat))
+        sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
+        with torch.no_grad():
+            output = self.lm.generate(**inputs, max_new_tokens=self.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id, **sampling)
+        return self.tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
 def make_policy(name: str, pack: PackData, options: dict[str, Any] | None = None) -> Policy:
     options = options or {}
     if name == "oracle":
@@ -110,4 +147,6 @@ def make_policy(name: str, pack: PackData, options: dict[str, Any] | None = None
         return RandomPolicy(pack, **options)
     if name == "openai":
         return OpenAIPolicy(pack, **options)
-    raise ValueError(f"unknown policy {name!r}; choose oracle, random or openai")
+    if name == "hf":
+        return HFPolicy(pack, **options)
+    raise ValueError(f"unknown policy {name!r}; choose oracle, random, hf or openai")

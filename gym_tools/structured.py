@@ -19,7 +19,8 @@ Observation, `Box(0, 1, (4T + 6V + 4TV + TV + 4A + 3,))`, by slot:
 - used, per tool and value: the value was passed to that tool so far;
 - answer: present, share of its parts found in tool results so far, appears in the query, parts (/4);
 - global: turns used, calls used, share of calls so far that returned without error.
-The reward is the text environment's (same scorer, same weights).
+The reward is the text environment's (same scorer, same weights); `reward_mode="step"` also pays each call
+step its per-turn reward and the answer step its final-turn reward, as in the text environment.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from gymnasium import spaces
 from envgen.models import Task, ToolCall
 from envgen.pack import PackData
 from envgen.stages.deploy import answer_text, format_value
-from gym_tools.env import cached_pack
+from gym_tools.env import REWARD_MODES, cached_pack
 from gym_tools.episode import Episode, PackRuntime
 from gym_tools.reward import RewardWeights
 from sandbox import Limits, Sandbox, open_sandbox
@@ -134,9 +135,13 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         levels: list[int] | None = None,
         structures: list[str] | None = None,
         reward_weights: RewardWeights | dict[str, float] | None = None,
+        reward_mode: str = "final",
         limits: Limits | None = None,
         render_mode: str | None = None,
     ) -> None:
+        if reward_mode not in REWARD_MODES:
+            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
+        self.reward_mode = reward_mode
         self.pack = pack if isinstance(pack, PackData) else cached_pack(pack)
         self.tasks = [
             t for t in self.pack.split(split) if (levels is None or t.level in levels) and (structures is None or t.structure in structures)
@@ -200,24 +205,26 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         obs[:] = np.concatenate([tools.ravel(), values.ravel(), s.fit.ravel(), self.used.ravel(), answers.ravel(), tail])
         return obs
 
-    def _call(self, tool_slot: int, value_slots: list[int]) -> None:
+    def _call(self, tool_slot: int, value_slots: list[int]) -> float:
+        """Make the call; its per-turn reward in step mode, else 0."""
         assert self.episode is not None and self.slots is not None
         if tool_slot >= len(self.slots.tools):
-            self.episode.scorer.record_malformed(f"tool slot {tool_slot} is empty")
+            record = self.episode.scorer.record_malformed(f"tool slot {tool_slot} is empty")
             self.log.append(f"call: empty tool slot {tool_slot}")
-            return
+            return self.episode.scorer.turn_reward([record]) if self.reward_mode == "step" else 0.0
         name = self.slots.tools[tool_slot]
         pairs = [(param, v) for param, v in zip(self.parameters(name), value_slots, strict=False) if v < len(self.slots.values)]
         arguments = {param: self.slots.values[v] for param, v in pairs}
         self.used[tool_slot, [v for _, v in pairs]] = 1.0
         call = ToolCall(name=name, arguments=arguments)
-        result, _ = self.episode.call(call)
+        result, record = self.episode.call(call)
         self.called[tool_slot] += 1
         self.last_ok[tool_slot] = float(result.ok)
         self.ok_calls += int(result.ok)
         text = result.as_text()
         self.results_text += "\n" + text
         self.log.append(f"call: {name}({call.arguments}) -> {text[:200]}")
+        return self.episode.scorer.turn_reward([record]) if self.reward_mode == "step" else 0.0
 
     def parameters(self, name: str) -> list[str]:
         return parameter_order(self.pack, name)
@@ -229,17 +236,19 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         self.turns += 1
         info: dict[str, Any] = {"task_id": self.task.id}
         if mode == 0:
-            self._call(tool, value_slots)
+            step_reward = self._call(tool, value_slots)
             if self.turns < self.max_turns:
-                return self._observation(), 0.0, False, False, info
+                return self._observation(), step_reward, False, False, info
             text: str | None = None
         else:
             text = self.slots.answers[answer] if answer < len(self.slots.answers) else ""
+            step_reward = self.episode.scorer.final_turn_reward(text)
             self.log.append(f"answer: {text}")
         breakdown = self.episode.finish(text)
         info.update(reward_breakdown=breakdown.model_dump(mode="json"), success=breakdown.reward >= 1.0)
         self.episode = None
-        return self._observation(), float(breakdown.reward), text is not None, text is None, info
+        reward = breakdown.reward if self.reward_mode == "final" else step_reward
+        return self._observation(), float(reward), text is not None, text is None, info
 
     def golden_actions(self) -> list[np.ndarray]:
         """The golden solution as actions of this space (for tests and oracle policies)."""
