@@ -45,5 +45,10 @@ def load_causal_lm(model: str = SMOLLM2) -> tuple[Any, Any]:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     lm = AutoModelForCausalLM.from_pretrained(source, **extra)
+    if "gguf_file" in extra:
+        # GGUF weights are de-quantized to float32 on load, yet the model stays flagged as quantized,
+        # which makes transformers' Trainer refuse to fine-tune it.
+        lm.is_quantized = False
+        lm.hf_quantizer = None
     lm.eval()
     return lm, tokenizer

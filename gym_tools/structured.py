@@ -38,12 +38,16 @@ from gymnasium import spaces
 from envgen.models import Task, ToolCall
 from envgen.pack import PackData
 from envgen.stages.deploy import answer_text, format_value
+from envgen.world import TYPES
 from gym_tools.env import REWARD_MODES, cached_pack
 from gym_tools.episode import Episode, PackRuntime
 from gym_tools.reward import RewardWeights
 from sandbox import Limits, Sandbox, open_sandbox
 
 ARGS_PER_CALL = 4
+FIELD_PHRASES: dict[str, set[str]] = {}
+for entity_field in (f for entity in TYPES.values() for f in entity.fields):
+    FIELD_PHRASES.setdefault(entity_field.name, set()).add(entity_field.phrase)
 WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -81,8 +85,8 @@ class TaskSlots:
         query_words = words(task.query)
         self.tool_overlap = [len(query_words & words(n + " " + pack.schemas[n].function.description)) / max(1, len(query_words)) for n in self.tools]
         folded = task.query.casefold()
-        self.value_in_query = [format_value(v).casefold() in folded if not isinstance(v, (dict, list)) else False for v in self.values]
-        positions = {i: folded.index(format_value(v).casefold()) for i, v in enumerate(self.values) if self.value_in_query[i]}
+        positions = {i: at for i, v in enumerate(self.values) if (at := mention(v, folded)) is not None}
+        self.value_in_query = [i in positions for i in range(len(self.values))]
         order = sorted(positions, key=positions.__getitem__)
         self.mention_order = [(order.index(i) + 1) / len(order) if i in positions else 0.0 for i in range(len(self.values))]
         self.answer_in_query = [a[len("<answer>") : -len("</answer>")].casefold() in folded for a in self.answers]
@@ -95,6 +99,19 @@ class TaskSlots:
                 for v, value in enumerate(self.values):
                     noun = pack.name_nouns.get(value) if isinstance(value, str) else None
                     self.fit[t, k, v] = float(fits(param, properties[param], value, value_key(value) in enum_values, noun))
+
+
+def mention(value: Any, folded_query: str) -> int | None:
+    """Where the query names the value: verbatim, or for a field name through the phrase that the
+    queries use for it ("founded" as "founding year"), as a reader of the query would see it."""
+    if isinstance(value, (dict, list)):
+        return None
+    phrases = sorted(FIELD_PHRASES.get(value, ())) if isinstance(value, str) else []
+    for text in [format_value(value), *phrases]:
+        at = folded_query.find(text.casefold())
+        if at >= 0:
+            return at
+    return None
 
 
 def parameter_order(pack: PackData, name: str) -> list[str]:

@@ -1,5 +1,10 @@
 """RLlib: the structured env under `register_env` (RLlib's own registry, not Gymnasium's), a PPO config
-with env runners on Ray, and a greedy evaluation of the trained module on every task of a split.
+with env runners on Ray, a slot-aware RLModule, and a greedy evaluation of a module on every task of a split.
+
+The observation is made of slots (tools, values, answers) in a per-task order, so `SlotModule` scores
+every slot of a kind with one shared network, as a pointer network does, instead of asking a flat MLP to
+learn each slot position apart; value slots are scored against the argument fit of the tools weighted by
+the tool head's own probabilities.
 
     from gym_tools.trainers.rllib import ppo_config
     algo = ppo_config("packs/level1", levels=[1], env_runners=2).build_algo()
@@ -15,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gym_tools.structured import ToolUseStructuredEnv
+from gym_tools.structured import ARGS_PER_CALL, ToolUseStructuredEnv
 
 ENV_NAME = "envgen-structured"
 
@@ -32,6 +37,67 @@ def register(name: str = ENV_NAME) -> str:
     return name
 
 
+def slot_module_class() -> type:
+    """Built on first use so that importing this module needs neither torch nor RLlib."""
+    import torch
+    from ray.rllib.core.columns import Columns
+    from ray.rllib.core.distribution.torch.torch_distribution import TorchMultiCategorical
+    from ray.rllib.core.rl_module.apis import ValueFunctionAPI
+    from ray.rllib.core.rl_module.torch import TorchRLModule
+    from torch import nn
+
+    def mlp(inputs: int, hidden: int, outputs: int) -> nn.Module:
+        return nn.Sequential(nn.Linear(inputs, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, outputs))
+
+    class SlotModule(TorchRLModule, ValueFunctionAPI):
+        def setup(self) -> None:
+            nvec = [int(n) for n in self.action_space.nvec]
+            self.tools, self.values, self.answers = nvec[1], nvec[2], nvec[-1]
+            hidden = int(self.model_config.get("hidden", 64))
+            size = self.observation_space.shape[0]
+            self.context = mlp(size, hidden, hidden)
+            self.mode_head = nn.Linear(hidden, 2)
+            self.tool_head = mlp(4 + 2 * ARGS_PER_CALL + hidden, hidden, 1)
+            self.value_head = mlp(6 + 2 + ARGS_PER_CALL + hidden, hidden, 1)
+            self.answer_head = mlp(4 + hidden, hidden, 1)
+            self.critic = mlp(size, 2 * hidden, 1)
+            self.action_dist_cls = TorchMultiCategorical.get_partial_dist_cls(space=self.action_space, input_lens=nvec)
+
+        def split(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            t, v, a = self.tools, self.values, self.answers
+            sizes = [4 * t, 6 * v, ARGS_PER_CALL * t * v, t * v, 4 * a, 3]
+            tools, values, fit, used, answers, _ = torch.split(obs, sizes, dim=-1)
+            batch = obs.shape[0]
+            return (tools.view(batch, t, 4), values.view(batch, v, 6), fit.view(batch, t, ARGS_PER_CALL, v), used.view(batch, t, v), answers.view(batch, a, 4))
+
+        def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+            obs = batch[Columns.OBS].float()
+            tools, values, fit, used, answers = self.split(obs)
+            context = self.context(obs)
+            in_query = values[:, None, None, :, 1]
+            fresh = (1 - used)[:, :, None, :]
+            tool_features = torch.cat([tools, (fit * in_query).amax(-1), (fit * in_query * fresh).amax(-1)], dim=-1)
+            tool_logits = self.tool_head(torch.cat([tool_features, context[:, None].expand(-1, self.tools, -1)], dim=-1)).squeeze(-1)
+            tool_logits = tool_logits.masked_fill(tools[..., 0] == 0, -1e4)
+            weights = torch.softmax(tool_logits, dim=-1)
+            expected_fit = torch.einsum("bt,btkv->bkv", weights, fit)
+            expected_used = torch.einsum("bt,btv->bv", weights, used)
+            value_logits = []
+            for k in range(ARGS_PER_CALL):
+                position = torch.zeros(obs.shape[0], self.values, ARGS_PER_CALL, device=obs.device)
+                position[..., k] = 1
+                features = torch.cat([values, expected_fit[:, k, :, None], expected_used[..., None], position, context[:, None].expand(-1, self.values, -1)], dim=-1)
+                value_logits.append(self.value_head(features).squeeze(-1))
+            answer_logits = self.answer_head(torch.cat([answers, context[:, None].expand(-1, self.answers, -1)], dim=-1)).squeeze(-1)
+            logits = torch.cat([self.mode_head(context), tool_logits, *value_logits, answer_logits], dim=-1)
+            return {Columns.ACTION_DIST_INPUTS: logits}
+
+        def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
+            return self.critic(batch[Columns.OBS].float()).squeeze(-1)
+
+    return SlotModule
+
+
 def ppo_config(
     pack: str | Path,
     *,
@@ -44,14 +110,15 @@ def ppo_config(
 ) -> Any:
     """A PPO config on the new API stack, tuned for the short episodes of tool-use tasks."""
     from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
     env_config = {"pack": str(pack), "levels": levels, "structures": structures, "sandbox": "process", **(env_options or {})}
     return (
         PPOConfig()
         .environment(register(), env_config=env_config)
         .env_runners(num_env_runners=env_runners, num_envs_per_env_runner=envs_per_runner, rollout_fragment_length="auto")
-        .training(lr=5e-4, gamma=0.99, train_batch_size_per_learner=2000, minibatch_size=250, num_epochs=8, entropy_coeff=0.01)
-        .rl_module(model_config={"fcnet_hiddens": [256, 256]})
+        .training(lr=1e-3, gamma=0.99, train_batch_size_per_learner=2000, minibatch_size=250, num_epochs=8, entropy_coeff=0.01)
+        .rl_module(rl_module_spec=RLModuleSpec(module_class=slot_module_class(), model_config={"hidden": 64}))
         .debugging(seed=seed)
     )
 

@@ -56,3 +56,25 @@ class EnvReward:
 
     def close(self) -> None:
         self.env.close()
+
+
+def greedy_next_turns(model: Any, tokenizer: Any, prompts: list[list[dict[str, str]]], max_new_tokens: int = 96) -> list[str]:
+    """The model's greedy next turn for each conversational prompt (left-padded batches of 8)."""
+    import torch
+
+    tokenizer.padding_side = "left"
+    texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
+    outputs: list[str] = []
+    for start in range(0, len(texts), 8):
+        inputs = tokenizer(texts[start : start + 8], return_tensors="pt", padding=True)
+        with torch.no_grad():
+            generated = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        outputs += tokenizer.batch_decode(generated[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    return outputs
+
+
+def held_out_reward(model: Any, tokenizer: Any, dataset: Any, reward: EnvReward, max_new_tokens: int = 96) -> float:
+    """Mean env reward of the model's greedy next turns over a (held-out) step dataset."""
+    completions = greedy_next_turns(model, tokenizer, dataset["prompt"], max_new_tokens)
+    scores = reward(dataset["prompt"], completions, dataset["task_id"], dataset["step"])
+    return sum(scores) / len(scores) if scores else 0.0
