@@ -222,6 +222,34 @@ def rollout(
     console.print(f"[green]wrote[/] {out / 'trajectories.jsonl'} and {out / 'summary.json'}")
 
 
+@app.command()
+def export(
+    pack_path: Path = typer.Argument(..., metavar="PACK"),
+    out: Path = typer.Option(..., "--out", help="A .jsonl or .parquet file."),
+    split: str = typer.Option("train", help="train, test or all."),
+    layout: str = typer.Option("steps", help="steps (golden-prefix rows), episodes (step 0 only) or verl (verl's RL dataset rows)."),
+    tool_format: str = typer.Option("hermes", help="How calls are written in prompts and completions: hermes, python, json or openai."),
+) -> None:
+    """Write a pack as training rows for any trainer (schema: docs/export.md)."""
+    from gym_tools.trainers.export import step_rows, write_rows
+    from gym_tools.trainers.verl import verl_rows
+
+    try:
+        pack = load_pack(pack_path)
+    except PackError as exc:
+        raise fail(str(exc)) from exc
+    if layout not in ("steps", "episodes", "verl"):
+        raise fail(f"--layout must be steps, episodes or verl, not {layout!r}")
+    if not pack.split(split):
+        raise fail(f"the pack has no tasks in split {split!r}")
+    rows = verl_rows(pack_path, split) if layout == "verl" else step_rows(pack, split, tool_format, prefixes=layout == "steps")
+    try:
+        write_rows(rows, out)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"wrote {len(rows)} {layout} rows to {out}")
+
+
 @sandbox_app.command("build-image")
 def build_image_command(image: str = typer.Option("envgen-sandbox:latest"), mirror: str = typer.Option("http://deb.debian.org/debian")) -> None:
     """Build the docker backend's image with no registry (debootstrap + docker import)."""

@@ -1,5 +1,7 @@
 """Stage 3, function integration: tools with overlapping function (lookups on the same entity type)
-merge into one integrated tool whose enum parameter picks the attribute; golden calls follow."""
+merge into one integrated tool whose enum parameter picks the attribute; golden calls follow. The merged
+tool keeps one naming variant, so a task never offers two differently named tools that do the same job
+(either would answer the question, yet only one could match the golden call)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ def integrate(draft: Draft) -> Draft:
     for call in draft.calls():
         if call.spec.kind == "lookup":
             fields_by_table[call.spec.tables].update(call.spec.fields)
+    variants: dict[tuple[str, ...], int] = {}
     for call in draft.calls():
         if call.spec.kind != "lookup":
             continue
         merged = tuple(sorted(fields_by_table[call.spec.tables]))
-        if merged != call.spec.fields:
+        variant = variants.setdefault(call.spec.tables, call.spec.variant)
+        if merged != call.spec.fields or variant != call.spec.variant:
             unit_param = any(c.spec.unit_param for c in draft.calls() if c.spec.tables == call.spec.tables)
-            call.spec = call.spec.model_copy(update={"fields": merged, "unit_param": unit_param})
+            call.spec = call.spec.model_copy(update={"fields": merged, "unit_param": unit_param, "variant": variant})
             call.doc = document_spec(call.spec)
     return draft

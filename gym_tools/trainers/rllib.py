@@ -58,7 +58,7 @@ def slot_module_class() -> type:
             self.context = mlp(size, hidden, hidden)
             self.mode_head = nn.Linear(hidden, 2)
             self.tool_head = mlp(4 + 2 * ARGS_PER_CALL + hidden, hidden, 1)
-            self.value_head = mlp(6 + 2 + ARGS_PER_CALL + hidden, hidden, 1)
+            self.value_head = mlp(6 + 3 + ARGS_PER_CALL + hidden, hidden, 1)
             self.answer_head = mlp(4 + hidden, hidden, 1)
             self.critic = mlp(size, 2 * hidden, 1)
             self.action_dist_cls = TorchMultiCategorical.get_partial_dist_cls(space=self.action_space, input_lens=nvec)
@@ -69,6 +69,17 @@ def slot_module_class() -> type:
             tools, values, fit, used, answers, _ = torch.split(obs, sizes, dim=-1)
             batch = obs.shape[0]
             return (tools.view(batch, t, 4), values.view(batch, v, 6), fit.view(batch, t, ARGS_PER_CALL, v), used.view(batch, t, v), answers.view(batch, a, 4))
+
+        @staticmethod
+        def mention_match(candidates: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+            """(batch, position, value): the value is the candidate that the query mentions in this
+            parameter's turn, counting earlier parameters with the same candidates ("from A to B")."""
+            before = (order[:, None, :] < order[:, :, None]).float()
+            rank = torch.einsum("bku,bvu->bkv", candidates, before)
+            shared = (torch.einsum("bkv,bjv->bkj", candidates, candidates) > 0.5).float()
+            earlier = torch.tril(torch.ones(ARGS_PER_CALL, ARGS_PER_CALL, device=candidates.device), diagonal=-1)
+            turn = (shared * earlier).sum(-1)
+            return ((rank - turn[..., None]).abs() < 0.5).float() * candidates
 
         def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             obs = batch[Columns.OBS].float()
@@ -82,11 +93,13 @@ def slot_module_class() -> type:
             weights = torch.softmax(tool_logits, dim=-1)
             expected_fit = torch.einsum("bt,btkv->bkv", weights, fit)
             expected_used = torch.einsum("bt,btv->bv", weights, used)
+            in_order = self.mention_match(expected_fit * values[:, None, :, 1], values[..., 2])
             value_logits = []
             for k in range(ARGS_PER_CALL):
                 position = torch.zeros(obs.shape[0], self.values, ARGS_PER_CALL, device=obs.device)
                 position[..., k] = 1
-                features = torch.cat([values, expected_fit[:, k, :, None], expected_used[..., None], position, context[:, None].expand(-1, self.values, -1)], dim=-1)
+                slot = [values, expected_fit[:, k, :, None], expected_used[..., None], in_order[:, k, :, None], position]
+                features = torch.cat([*slot, context[:, None].expand(-1, self.values, -1)], dim=-1)
                 value_logits.append(self.value_head(features).squeeze(-1))
             answer_logits = self.answer_head(torch.cat([answers, context[:, None].expand(-1, self.answers, -1)], dim=-1)).squeeze(-1)
             logits = torch.cat([self.mode_head(context), tool_logits, *value_logits, answer_logits], dim=-1)

@@ -23,13 +23,15 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from envgen.models import ToolCall
 from envgen.pack import PackData
 from gym_tools.env import ToolUseEnv, cached_pack
 from gym_tools.episode import Episode, PackRuntime
 from gym_tools.formats import render_calls
 from gym_tools.parsers import parse
-from gym_tools.trainers.export import step_rows
+from gym_tools.trainers.export import ChatMessage, step_rows
 from gym_tools.trainers.trl import EnvReward
 from sandbox import open_sandbox
 
@@ -72,26 +74,47 @@ def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_
     return {"score": breakdown["reward"], **{k: breakdown[k] for k in ("precision", "completeness", "answer", "state")}}
 
 
-def verl_rows(pack: str | Path, split: str = "train", prefixes: bool = False) -> list[dict[str, Any]]:
-    """Rows in verl's RL dataset layout (data_source, prompt, ability, reward_model, extra_info); the
-    prompt is the system + query for episode rows, or the golden prefix for step rows."""
+class RewardSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    style: str = "rule"
+    ground_truth: str
+
+
+class VerlExtraInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    split: str
+    index: int
+    task_id: str
+    structure: str
+    level: int
+    tools_kwargs: dict[str, dict[str, dict[str, str]]]
+
+
+class VerlRow(BaseModel):
+    """A row of verl's RL dataset layout."""
+
+    model_config = ConfigDict(extra="forbid")
+    data_source: str = DATA_SOURCE
+    prompt: list[ChatMessage]
+    ability: str = "tool_use"
+    reward_model: RewardSpec
+    extra_info: VerlExtraInfo
+
+
+def verl_rows(pack: str | Path, split: str = "train", prefixes: bool = False) -> list[VerlRow]:
+    """The prompt is the system + query for episode rows, or the golden prefix for step rows; the tools'
+    `create_kwargs` tell `EnvgenTool` which task's world a trajectory plays in. Every row names every tool
+    of the pack, so Parquet stores one struct for all rows (a tool missing from some rows would read back
+    as None there, which verl's loop cannot use); a call of a tool the task does not offer gets an error."""
     path = str(Path(pack).resolve())
+    names = sorted(cached_pack(path).schemas)
     rows = []
     for index, row in enumerate(step_rows(path, split, "hermes", prefixes=prefixes)):
         truth = {"pack": path, "task_id": row.task_id, **({"step": row.step} if prefixes else {})}
         create = {"create_kwargs": {"pack": path, "task_id": row.task_id}}
-        rows.append(
-            {
-                "data_source": DATA_SOURCE,
-                "prompt": [m.model_dump() for m in row.prompt],
-                "ability": "tool_use",
-                "reward_model": {"style": "rule", "ground_truth": json.dumps(truth)},
-                "extra_info": {
-                    "split": row.split, "index": index, "task_id": row.task_id, "structure": row.structure, "level": row.level,
-                    "tools_kwargs": {name["function"]["name"]: create for name in json.loads(row.tools)},
-                },
-            }
-        )
+        tools = {name: create for name in names}
+        info = VerlExtraInfo(split=row.split, index=index, task_id=row.task_id, structure=row.structure, level=row.level, tools_kwargs=tools)
+        rows.append(VerlRow(prompt=row.prompt, reward_model=RewardSpec(ground_truth=json.dumps(truth)), extra_info=info))
     return rows
 
 
