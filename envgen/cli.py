@@ -250,6 +250,29 @@ def export(
     console.print(f"wrote {len(rows)} {layout} rows to {out}")
 
 
+@app.command("serve-model")
+def serve_model(
+    model: str = typer.Option("smollm2", help="smollm2, a local folder or a cached hub id."),
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000, help="0 picks a free port."),
+    max_new_tokens: int = typer.Option(256),
+) -> None:
+    """Serve a local causal LM as an OpenAI-compatible chat endpoint (for --policy openai and any client)."""
+    from gym_tools.hf import ModelUnavailable
+    from gym_tools.serve import ChatModel, make_server
+
+    try:
+        chat_model = ChatModel(model, max_new_tokens)
+    except (ModelUnavailable, OSError) as exc:
+        raise fail(str(exc)) from exc
+    server = make_server(chat_model, host, port)
+    console.print(f"serving {model} at http://{host}:{server.server_address[1]}/v1", soft_wrap=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
+
+
 @sandbox_app.command("build-image")
 def build_image_command(image: str = typer.Option("envgen-sandbox:latest"), mirror: str = typer.Option("http://deb.debian.org/debian")) -> None:
     """Build the docker backend's image with no registry (debootstrap + docker import)."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -58,3 +61,33 @@ def test_rollout_command_writes_trajectories_and_summary(pack_dir: Path, tmp_pat
     assert len(lines) == 24 and {"task_id", "messages", "reward", "breakdown"} <= set(json.loads(lines[0]))
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert {"solve_p", "solve_r", "solve_f1", "success_rate"} <= set(summary["overall"])
+
+
+@pytest.mark.slow
+def test_openai_policy_against_a_real_local_endpoint(pack_dir: Path, tmp_path: Path) -> None:
+    """`envgen serve-model` (SmolLM2 behind an OpenAI-compatible HTTP API on loopback) driven by the
+    real openai client through `envgen rollout --policy openai`."""
+    server = subprocess.Popen([sys.executable, "-m", "envgen.cli", "serve-model", "--port", "0", "--max-new-tokens", "48"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        match = re.search(r"(http://127\.0\.0\.1:\d+/v1)", line)
+        assert match, f"the server did not start: {line!r}"
+        base_url = match.group(1)
+        from openai import BadRequestError, OpenAI
+
+        client = OpenAI(base_url=base_url, api_key="none")
+        assert [m.id for m in client.models.list()] == ["smollm2"]
+        with pytest.raises(BadRequestError):
+            client.chat.completions.create(model="smollm2", messages=[])
+        out = tmp_path / "run"
+        result = CliRunner().invoke(
+            app,
+            ["rollout", str(pack_dir), "--policy", "openai", "--base-url", base_url, "--model", "smollm2", "--workers", "1", "--envs-per-worker", "1", "--episodes", "3", "--out", str(out)],
+        )
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in (out / "trajectories.jsonl").read_text().splitlines()]
+        assert len(rows) == 3 and all(r["status"] == "ok" for r in rows), rows
+        assert all(r["messages"][-1]["role"] in ("assistant", "tool") for r in rows)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

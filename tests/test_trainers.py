@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import runpy
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -141,3 +142,44 @@ def test_sb3_accepts_the_structured_env_as_it_is(pack_dir: Path) -> None:
         env.close()
     model = train_ppo(pack_dir, timesteps=1024, levels=[1])
     assert model.num_timesteps >= 1024
+
+
+def example(name: str):
+    return runpy.run_path(str(Path(__file__).parent.parent / "examples" / f"{name}.py"))["main"]
+
+
+@pytest.mark.slow
+def test_hf_policy_plays_episodes_end_to_end(pack) -> None:
+    from gym_tools.env import ToolUseEnv
+    from gym_tools.policies import make_policy
+    from gym_tools.rollout import episode_specs, run_lockstep
+
+    env = ToolUseEnv(pack, split="all", sandbox="process", tool_format="hermes", max_turns=2)
+    try:
+        policy = make_policy("hf", pack, {"max_new_tokens": 48})
+        specs = episode_specs([t.id for t in pack.tasks], 3, seed=0)
+        played = run_lockstep([env], [policy], specs)
+    finally:
+        env.close()
+    assert [t.episode_id for t in played] == [0, 1, 2]
+    for trajectory in played:
+        assert trajectory.status == "ok" and 0.0 <= trajectory.reward <= 1.0
+        assert trajectory.messages[-1]["role"] in ("assistant", "tool")
+
+
+@pytest.mark.slow
+def test_grpo_runs_two_steps_on_smollm2(pack_dir: Path, tmp_path: Path) -> None:
+    argv = [str(pack_dir), "--steps", "2", "--batch", "4", "--generations", "2", "--max-completion", "24", "--eval-rows", "4", "--out", str(tmp_path)]
+    result = example("trl_grpo")(argv)
+    assert result["steps"] == 2 and len(result["train_reward_per_step"]) == 2
+    assert all(-1.0 <= r <= 2.0 for r in result["train_reward_per_step"])
+    assert json.loads((tmp_path / "result.json").read_text())["steps"] == 2
+
+
+@pytest.mark.slow
+def test_rllib_ppo_learns_level1_single_and_parallel(tmp_path: Path) -> None:
+    history = example("rllib_ppo")(["--out", str(tmp_path), "--iterations", "150"])
+    before, after = history[0]["success"], history[-1]["success"]
+    assert set(after) == {"single", "parallel"}
+    assert max(before.values()) < 0.5
+    assert min(after.values()) >= 0.9, history

@@ -60,7 +60,7 @@ def slot_module_class() -> type:
             self.tool_head = mlp(4 + 2 * ARGS_PER_CALL + hidden, hidden, 1)
             self.value_head = mlp(6 + 3 + ARGS_PER_CALL + hidden, hidden, 1)
             self.answer_head = mlp(4 + hidden, hidden, 1)
-            self.critic = mlp(size, 2 * hidden, 1)
+            self.critic = mlp(2 * (4 + 6 + 4) + 3, hidden, 1)
             self.action_dist_cls = TorchMultiCategorical.get_partial_dist_cls(space=self.action_space, input_lens=nvec)
 
         def split(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -106,7 +106,11 @@ def slot_module_class() -> type:
             return {Columns.ACTION_DIST_INPUTS: logits}
 
         def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
-            return self.critic(batch[Columns.OBS].float()).squeeze(-1)
+            """From slot features pooled by mean and max: a value that does not depend on slot order."""
+            obs = batch[Columns.OBS].float()
+            tools, values, _, _, answers = self.split(obs)
+            pooled = [torch.cat([kind.mean(1), kind.amax(1)], dim=-1) for kind in (tools, values, answers)]
+            return self.critic(torch.cat([*pooled, obs[:, -3:]], dim=-1)).squeeze(-1)
 
     return SlotModule
 
@@ -130,7 +134,7 @@ def ppo_config(
         PPOConfig()
         .environment(register(), env_config=env_config)
         .env_runners(num_env_runners=env_runners, num_envs_per_env_runner=envs_per_runner, rollout_fragment_length="auto")
-        .training(lr=1e-3, gamma=0.99, train_batch_size_per_learner=2000, minibatch_size=250, num_epochs=8, entropy_coeff=0.01)
+        .training(lr=1e-3, gamma=0.99, lambda_=0.95, train_batch_size_per_learner=2000, minibatch_size=250, num_epochs=10, entropy_coeff=0.003)
         .rl_module(rl_module_spec=RLModuleSpec(module_class=slot_module_class(), model_config={"hidden": 64}))
         .debugging(seed=seed)
     )
@@ -155,3 +159,19 @@ def greedy_success(module: Any, env: ToolUseStructuredEnv) -> dict[str, float]:
         played[task.structure] += 1
         solved[task.structure] += int(info.get("success", False))
     return {structure: solved[structure] / played[structure] for structure in sorted(played)}
+
+
+def train_until(algo: Any, evaluation: ToolUseStructuredEnv, target: float, max_iterations: int, every: int = 5) -> list[dict[str, Any]]:
+    """Train until every structure's greedy success on `evaluation` reaches `target` (checked every
+    `every` iterations) or `max_iterations` pass; returns the evaluations, the untrained one first."""
+    history = [{"iteration": 0, "success": greedy_success(algo.get_module(), evaluation)}]
+    for iteration in range(1, max_iterations + 1):
+        result = algo.train()
+        if iteration % every and iteration != max_iterations:
+            continue
+        success = greedy_success(algo.get_module(), evaluation)
+        steps = result.get("env_runners", {}).get("num_env_steps_sampled_lifetime")
+        history.append({"iteration": iteration, "env_steps": steps, "success": success})
+        if min(success.values()) >= target:
+            break
+    return history
