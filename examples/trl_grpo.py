@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         report_to=[],
         use_cpu=True,
         bf16=False,
+        activation_checkpointing=False,
         seed=0,
     )
     trainer = GRPOTrainer(model=model, reward_funcs=reward, args=config, train_dataset=train, processing_class=tokenizer)

@@ -19,6 +19,9 @@ Observation, `Box(0, 1, (4T + 6V + 4TV + TV + 4A + 3,))`, by slot:
 - used, per tool and value: the value was passed to that tool so far;
 - answer: present, share of its parts found in tool results so far, appears in the query, parts (/4);
 - global: turns used, calls used, share of calls so far that returned without error.
+An episode ends, terminated, on a final answer or when the turn budget is spent (`info["budget_exhausted"]`):
+the budget is part of the observation and the episode is scored either way, so unlike a time limit there
+is nothing after it for a learner to bootstrap from.
 The reward is the text environment's (same scorer, same weights); `reward_mode="step"` also pays each call
 step its per-turn reward and the answer step its final-turn reward, as in the text environment.
 """
@@ -265,7 +268,8 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         info.update(reward_breakdown=breakdown.model_dump(mode="json"), success=breakdown.reward >= 1.0)
         self.episode = None
         reward = breakdown.reward if self.reward_mode == "final" else step_reward
-        return self._observation(), float(reward), text is not None, text is None, info
+        info["budget_exhausted"] = text is None
+        return self._observation(), float(reward), True, False, info
 
     def golden_actions(self) -> list[np.ndarray]:
         """The golden solution as actions of this space (for tests and oracle policies)."""

@@ -90,6 +90,26 @@ def test_parse_errors_are_observations(pack) -> None:
         env.close()
 
 
+def test_structured_budget_ends_the_episode_as_terminal_and_step_rewards_pay_useful_calls(pack) -> None:
+    env = ToolUseStructuredEnv(pack, split="all", sandbox="process", max_turns=3, reward_mode="step")
+    try:
+        task = next(t for t in pack.tasks if t.structure == "single")
+        env.reset(options={"task_id": task.id})
+        golden_call = env.golden_actions()[0]
+        rewards = []
+        for _ in range(3):
+            _, reward, terminated, truncated, info = env.step(golden_call)
+            rewards.append(reward)
+        assert rewards[:2] == [1.0, 0.0], "the first golden call is useful, its repeat is not"
+        assert terminated and not truncated and info["budget_exhausted"] and info["reward_breakdown"]["answer"] == 0.0
+        env.reset(options={"task_id": task.id})
+        *_, info = env.step(golden_call)
+        _, reward, terminated, _, info = env.step(env.golden_actions()[-1])
+        assert terminated and reward == 1.0 and not info["budget_exhausted"] and info["success"]
+    finally:
+        env.close()
+
+
 def test_structured_oracle_solves_every_task(pack) -> None:
     env = ToolUseStructuredEnv(pack, split="all", sandbox="process")
     try:

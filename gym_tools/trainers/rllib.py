@@ -134,7 +134,7 @@ def ppo_config(
         PPOConfig()
         .environment(register(), env_config=env_config)
         .env_runners(num_env_runners=env_runners, num_envs_per_env_runner=envs_per_runner, rollout_fragment_length="auto")
-        .training(lr=1e-3, gamma=0.99, lambda_=0.95, train_batch_size_per_learner=2000, minibatch_size=250, num_epochs=10, entropy_coeff=0.003)
+        .training(lr=3e-4, gamma=0.99, lambda_=0.95, train_batch_size_per_learner=2000, minibatch_size=250, num_epochs=6, entropy_coeff=0.01, grad_clip=0.5)
         .rl_module(rl_module_spec=RLModuleSpec(module_class=slot_module_class(), model_config={"hidden": 64}))
         .debugging(seed=seed)
     )
