@@ -173,8 +173,11 @@ class RolloutPool:
 
 
 def episode_specs(task_ids: list[str], episodes: int, seed: int) -> list[EpisodeSpec]:
-    """`episodes` episodes cycling over the tasks, each with its own seed."""
-    return [EpisodeSpec(episode_id=i, task_id=task_ids[i % len(task_ids)], seed=seed * 1_000_003 + i) for i in range(episodes)]
+    """`episodes` episodes, each with its own seed: cycling over the tasks, or, when there are fewer
+    episodes than tasks, tasks spread evenly over the split so that every structure and level shows."""
+    count = len(task_ids)
+    pick = (lambda i: i * count // episodes) if episodes < count else (lambda i: i % count)
+    return [EpisodeSpec(episode_id=i, task_id=task_ids[pick(i)], seed=seed * 1_000_003 + i) for i in range(episodes)]
 
 
 def solve_metrics(rows: list[Trajectory]) -> dict[str, float]:

@@ -80,6 +80,10 @@ class TaskSlots:
         self.values = list(seen.values())
         rng.shuffle(self.values)
         answers = {answer_text(task.answer)}
+        for _ in range(4 * max_answers):
+            if len(answers) >= (max_answers + 1) // 2:
+                break
+            answers.add(answer_text(task.answer.model_copy(update={"value": near_miss(task.answer.value, pack.vocabulary_names, rng)})))
         pool = [format_value(v) for v in self.values if not isinstance(v, (dict, list))] + pack.vocabulary_names
         while len(answers) < max_answers and pool:
             answers.add(f"<answer>{pool.pop(rng.randrange(len(pool)))}</answer>")
@@ -102,6 +106,22 @@ class TaskSlots:
                 for v, value in enumerate(self.values):
                     noun = pack.name_nouns.get(value) if isinstance(value, str) else None
                     self.fit[t, k, v] = float(fits(param, properties[param], value, value_key(value) in enum_values, noun))
+
+
+def near_miss(value: Any, names: list[str], rng: random.Random) -> Any:
+    """The answer with one part changed: half the decoy answers are these, so that only the results of
+    every needed call tell the right answer apart (a candidate list must not let a policy guess)."""
+    if isinstance(value, list) and value:
+        changed = list(value)
+        at = rng.randrange(len(changed))
+        changed[at] = near_miss(changed[at], names, rng)
+        return changed
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return rng.choice(names)
+    factor = rng.choice((0.5, 0.8, 1.25, 1.7))
+    if isinstance(value, int):
+        return int(round(value * factor)) or value + 1
+    return round(value * factor, 4)
 
 
 def mention(value: Any, folded_query: str) -> int | None:

@@ -23,6 +23,7 @@ import numpy as np
 from gym_tools.structured import ARGS_PER_CALL, ToolUseStructuredEnv
 
 ENV_NAME = "envgen-structured"
+SUMMARY = 2 * (4 + 6 + 4) + 1 + 3
 
 
 def make_env(config: dict[str, Any]) -> ToolUseStructuredEnv:
@@ -56,11 +57,11 @@ def slot_module_class() -> type:
             hidden = int(self.model_config.get("hidden", 64))
             size = self.observation_space.shape[0]
             self.context = mlp(size, hidden, hidden)
-            self.mode_head = nn.Linear(hidden, 2)
+            self.mode_head = mlp(SUMMARY + hidden, hidden, 2)
             self.tool_head = mlp(4 + 2 * ARGS_PER_CALL + hidden, hidden, 1)
             self.value_head = mlp(6 + 3 + ARGS_PER_CALL + hidden, hidden, 1)
             self.answer_head = mlp(4 + hidden, hidden, 1)
-            self.critic = mlp(2 * (4 + 6 + 4) + 3, hidden, 1)
+            self.critic = mlp(SUMMARY, hidden, 1)
             self.action_dist_cls = TorchMultiCategorical.get_partial_dist_cls(space=self.action_space, input_lens=nvec)
 
         def split(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -81,10 +82,19 @@ def slot_module_class() -> type:
             turn = (shared * earlier).sum(-1)
             return ((rank - turn[..., None]).abs() < 0.5).float() * candidates
 
+        def summary(self, obs: torch.Tensor) -> torch.Tensor:
+            """Slot features pooled by mean and max, plus whether the query names a value that no call
+            has used yet: what "is there more to call?" turns on, whatever the slot order."""
+            tools, values, _, _, answers = self.split(obs)
+            pooled = [torch.cat([kind.mean(1), kind.amax(1)], dim=-1) for kind in (tools, values, answers)]
+            pending = (values[..., 1] * (1 - values[..., 5])).amax(-1, keepdim=True)
+            return torch.cat([*pooled, pending, obs[:, -3:]], dim=-1)
+
         def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             obs = batch[Columns.OBS].float()
             tools, values, fit, used, answers = self.split(obs)
             context = self.context(obs)
+            summary = self.summary(obs)
             in_query = values[:, None, None, :, 1]
             fresh = (1 - used)[:, :, None, :]
             tool_features = torch.cat([tools, (fit * in_query).amax(-1), (fit * in_query * fresh).amax(-1)], dim=-1)
@@ -102,15 +112,12 @@ def slot_module_class() -> type:
                 features = torch.cat([*slot, context[:, None].expand(-1, self.values, -1)], dim=-1)
                 value_logits.append(self.value_head(features).squeeze(-1))
             answer_logits = self.answer_head(torch.cat([answers, context[:, None].expand(-1, self.answers, -1)], dim=-1)).squeeze(-1)
-            logits = torch.cat([self.mode_head(context), tool_logits, *value_logits, answer_logits], dim=-1)
+            mode_logits = self.mode_head(torch.cat([summary, context], dim=-1))
+            logits = torch.cat([mode_logits, tool_logits, *value_logits, answer_logits], dim=-1)
             return {Columns.ACTION_DIST_INPUTS: logits}
 
         def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
-            """From slot features pooled by mean and max: a value that does not depend on slot order."""
-            obs = batch[Columns.OBS].float()
-            tools, values, _, _, answers = self.split(obs)
-            pooled = [torch.cat([kind.mean(1), kind.amax(1)], dim=-1) for kind in (tools, values, answers)]
-            return self.critic(torch.cat([*pooled, obs[:, -3:]], dim=-1)).squeeze(-1)
+            return self.critic(self.summary(batch[Columns.OBS].float())).squeeze(-1)
 
     return SlotModule
 
