@@ -29,7 +29,7 @@ from sandbox import Limits, Sandbox, open_sandbox
 OBS_CHARSET = string.printable
 MAX_ACTION = 65_536
 MAX_OBSERVATION = 64 * 1024 * 1024
-REWARD_MODES = ("final", "step")
+REWARD_MODES = ("final", "step", "shaped")
 
 
 @functools.lru_cache(maxsize=8)
@@ -41,6 +41,14 @@ def cached_pack(path: str | Path) -> PackData:
     """Envs in one process share one loaded pack (reloaded if the manifest changes)."""
     resolved = Path(path).resolve()
     return _cached_pack(str(resolved), (resolved / "manifest.json").stat().st_mtime)
+
+
+def episode_step_reward(mode: str, episode_reward: float, turn_reward: float) -> float:
+    """The last step's reward: the episode's (final), the turn's (step), or both (shaped: per-turn
+    rewards to guide, the episode reward to judge, so that calls that help nothing still cost)."""
+    if mode == "final":
+        return episode_reward
+    return turn_reward + (episode_reward if mode == "shaped" else 0.0)
 
 
 class ToolUseEnv(gym.Env[str, Any]):
@@ -159,7 +167,7 @@ class ToolUseEnv(gym.Env[str, Any]):
         for call in refused:
             malformed.append(scorer.record_malformed(f"call budget of {self.max_calls} exhausted"))
             self.messages.append({"role": "tool", "tool_call_id": "refused", "name": call.name, "content": "Error: call budget exhausted"})
-        return scorer.turn_reward(records + malformed) if self.reward_mode == "step" else 0.0
+        return scorer.turn_reward(records + malformed) if self.reward_mode != "final" else 0.0
 
     def _finish(self, answer: str | None, truncated: bool, turn_reward: float = 0.0) -> tuple[str, float, bool, bool, dict[str, Any]]:
         assert self.episode is not None
@@ -168,10 +176,7 @@ class ToolUseEnv(gym.Env[str, Any]):
         step_final = self.episode.scorer.final_turn_reward(answer)
         breakdown: RewardBreakdown = self.episode.finish(answer)
         self.done = True
-        if self.reward_mode == "final":
-            reward = breakdown.reward
-        else:
-            reward = turn_reward if truncated else step_final
+        reward = episode_step_reward(self.reward_mode, breakdown.reward, turn_reward if truncated else step_final)
         info = self._info(reward_breakdown=breakdown.model_dump(mode="json"), episode_reward=breakdown.reward, success=breakdown.reward >= 1.0)
         return self._observation(), float(reward), not truncated, truncated, info
 

@@ -23,7 +23,8 @@ An episode ends, terminated, on a final answer or when the turn budget is spent 
 the budget is part of the observation and the episode is scored either way, so unlike a time limit there
 is nothing after it for a learner to bootstrap from.
 The reward is the text environment's (same scorer, same weights); `reward_mode="step"` also pays each call
-step its per-turn reward and the answer step its final-turn reward, as in the text environment.
+step its per-turn reward and the answer step its final-turn reward, and `reward_mode="shaped"` adds the
+episode reward on the last step, as in the text environment.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from envgen.models import Task, ToolCall
 from envgen.pack import PackData
 from envgen.stages.deploy import answer_text, format_value
 from envgen.world import TYPES
-from gym_tools.env import REWARD_MODES, cached_pack
+from gym_tools.env import REWARD_MODES, cached_pack, episode_step_reward
 from gym_tools.episode import Episode, PackRuntime
 from gym_tools.reward import RewardWeights
 from sandbox import Limits, Sandbox, open_sandbox
@@ -251,7 +252,7 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         if tool_slot >= len(self.slots.tools):
             record = self.episode.scorer.record_malformed(f"tool slot {tool_slot} is empty")
             self.log.append(f"call: empty tool slot {tool_slot}")
-            return self.episode.scorer.turn_reward([record]) if self.reward_mode == "step" else 0.0
+            return self.episode.scorer.turn_reward([record]) if self.reward_mode != "final" else 0.0
         name = self.slots.tools[tool_slot]
         pairs = [(param, v) for param, v in zip(self.parameters(name), value_slots, strict=False) if v < len(self.slots.values)]
         arguments = {param: self.slots.values[v] for param, v in pairs}
@@ -264,7 +265,7 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         text = result.as_text()
         self.results_text += "\n" + text
         self.log.append(f"call: {name}({call.arguments}) -> {text[:200]}")
-        return self.episode.scorer.turn_reward([record]) if self.reward_mode == "step" else 0.0
+        return self.episode.scorer.turn_reward([record]) if self.reward_mode != "final" else 0.0
 
     def parameters(self, name: str) -> list[str]:
         return parameter_order(self.pack, name)
@@ -287,7 +288,7 @@ class ToolUseStructuredEnv(gym.Env[np.ndarray, np.ndarray]):
         breakdown = self.episode.finish(text)
         info.update(reward_breakdown=breakdown.model_dump(mode="json"), success=breakdown.reward >= 1.0)
         self.episode = None
-        reward = breakdown.reward if self.reward_mode == "final" else step_reward
+        reward = episode_step_reward(self.reward_mode, breakdown.reward, step_reward)
         info["budget_exhausted"] = text is None
         return self._observation(), float(reward), True, False, info
 

@@ -27,6 +27,8 @@ PARALLEL_JOINS = (
     "{a} And separately: {b}",
     "Please answer both: (1) {a} (2) {b}",
 )
+PARALLEL_LISTS = ("I have {count} questions. {numbered}", "Please answer all {count}: {numbered}", "{numbered}")
+COUNT_WORDS = {3: "three", 4: "four", 5: "five"}
 CHAIN_STEPWISE = (
     "Start from {start}: {steps}. What is {final}{unit}?",
     "Take {start}, then follow {steps}. Tell me {final}{unit}.",
@@ -215,10 +217,17 @@ def parallel(s: Sampler) -> tuple[list[DraftStep], Answer, str]:
         DraftStep(id=f"p{i}", question=s.question(table, field, name, None), calls=[s.lookup(table, field, name)])
         for i, (field, name) in enumerate(pairs, 1)
     ]
-    query = steps[0].question
-    for step in steps[1:]:
-        query = s.rng.choice(PARALLEL_JOINS).format(a=query, b=step.question)
-    return steps, Answer(type="list", value=[step.calls[0].surfaces[0] for step in steps]), query
+    return steps, Answer(type="list", value=[step.calls[0].surfaces[0] for step in steps]), join_questions(s.rng, [step.question for step in steps])
+
+
+def join_questions(rng: random.Random, questions: list[str]) -> str:
+    """Two questions through a pairwise join; more as one numbered list (joins do not nest well)."""
+    if len(questions) == 1:
+        return questions[0]
+    if len(questions) == 2:
+        return rng.choice(PARALLEL_JOINS).format(a=questions[0], b=questions[1])
+    numbered = " ".join(f"({i}) {question}" for i, question in enumerate(questions, 1))
+    return rng.choice(PARALLEL_LISTS).format(count=COUNT_WORDS[len(questions)], numbered=numbered)
 
 
 def multi_hop(s: Sampler) -> tuple[list[DraftStep], Answer, str]:
@@ -230,7 +239,7 @@ def parallel_multi_hop(s: Sampler) -> tuple[list[DraftStep], Answer, str]:
     hops = min(3, s.hops())
     first, value_a, _, query_a = s.chain(hops, "a")
     second, value_b, _, query_b = s.chain(hops, "b")
-    query = s.rng.choice(PARALLEL_JOINS).format(a=query_a, b=query_b)
+    query = join_questions(s.rng, [query_a, query_b])
     return first + second, Answer(type="list", value=[value_a, value_b]), query
 
 
