@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 LEVEL1 = {"name": "level1", "seed": 11, "tasks": {"single": {1: 150}, "parallel": {1: 150}}, "sandbox": {"backend": "process"}}
-ENV_OPTIONS = {"max_tools": 4, "max_values": 10, "max_answers": 6, "reward_mode": "step"}
+ENV_OPTIONS = {"max_tools": 4, "max_values": 10, "max_answers": 6, "reward_mode": "shaped"}
 
 
 def build_level1_pack(out: Path) -> Path:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, help="A pack with level-1 tasks (default: build one under --out).")
     parser.add_argument("--out", type=Path, default=Path("runs/rllib"))
-    parser.add_argument("--iterations", type=int, default=120)
+    parser.add_argument("--iterations", type=int, default=160)
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--env-runners", type=int, default=1)
     args = parser.parse_args(argv)
