@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,7 @@ class EnvgenTool:
         return self.tool_schema
 
     async def create(self, instance_id: str | None = None, **kwargs: Any) -> tuple[str, Any]:
-        instance_id = instance_id or f"{self.name}-{len(self.instances)}-{id(kwargs)}"
+        instance_id = instance_id or f"{self.name}-{uuid.uuid4().hex}"
         self.instances[instance_id] = dict(kwargs.get("create_kwargs") or {})
         return instance_id, tool_response("")
 
