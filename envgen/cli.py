@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from envgen.config import ConfigError, load_config
-from envgen.pack import PackError, load_pack, write_pack
+from envgen.pack import PackData, PackError, load_pack, write_pack
 
 app = typer.Typer(help="Generate tool-use RL environment packs, check them, and manage the sandbox.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The tool sandbox.", no_args_is_help=True)
@@ -23,6 +23,14 @@ console = Console()
 def fail(message: str) -> typer.Exit:
     console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code=2)
+
+
+def open_pack(path: Path) -> PackData:
+    """A pack, or a CLI error that names the file and field that are wrong."""
+    try:
+        return load_pack(path)
+    except PackError as exc:
+        raise fail(str(exc)) from exc
 
 
 def progress_bar() -> Progress:
@@ -92,10 +100,7 @@ def show_summary(counts: dict[str, object], dropped: list[dict[str, object]]) ->
 @app.command()
 def inspect(pack_path: Path = typer.Argument(..., metavar="PACK"), task_id: Optional[str] = typer.Argument(None, metavar="TASK_ID")) -> None:
     """Show a pack's summary, or one task with its tools and golden solution."""
-    try:
-        pack = load_pack(pack_path)
-    except PackError as exc:
-        raise fail(str(exc)) from exc
+    pack = open_pack(pack_path)
     if task_id is None:
         assert pack.manifest is not None
         show_summary(pack.manifest.counts, pack.report.get("dropped", []))
@@ -135,10 +140,7 @@ def check(
     """Run the verifiable-reward unit checks; exits non-zero on any failure."""
     from envgen.checks import check_pack
 
-    try:
-        pack = load_pack(pack_path)
-    except PackError as exc:
-        raise fail(str(exc)) from exc
+    pack = open_pack(pack_path)
     with progress_bar() as progress:
         bar = progress.add_task("golden and corrupted replays through env.step", total=len(pack.tasks))
         report = check_pack(pack, sandbox=sandbox, progress=lambda done, total: progress.update(bar, completed=done))
@@ -178,10 +180,7 @@ def rollout(
     """Play episodes on Ray actors; write trajectories and a summary (reward, success, Solve-P/R/F1)."""
     from gym_tools.rollout import RolloutPool, episode_specs, summarize
 
-    try:
-        pack = load_pack(pack_path)
-    except PackError as exc:
-        raise fail(str(exc)) from exc
+    pack = open_pack(pack_path)
     task_ids = [t.id for t in pack.split(split)]
     if not task_ids:
         raise fail(f"the pack has no tasks in split {split!r}")
@@ -234,10 +233,7 @@ def export(
     from gym_tools.trainers.export import step_rows, write_rows
     from gym_tools.trainers.verl import verl_rows
 
-    try:
-        pack = load_pack(pack_path)
-    except PackError as exc:
-        raise fail(str(exc)) from exc
+    pack = open_pack(pack_path)
     if layout not in ("steps", "episodes", "verl"):
         raise fail(f"--layout must be steps, episodes or verl, not {layout!r}")
     if not pack.split(split):

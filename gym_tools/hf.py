@@ -52,3 +52,19 @@ def load_causal_lm(model: str = SMOLLM2) -> tuple[Any, Any]:
         lm.hf_quantizer = None
     lm.eval()
     return lm, tokenizer
+
+
+def generate_reply(lm: Any, tokenizer: Any, chat: list[dict[str, str]], max_new_tokens: int, temperature: float = 0.0, seed: int | None = None) -> tuple[str, int, int]:
+    """The model's next turn for a role/content chat: (text, prompt tokens, completion tokens);
+    greedy at temperature 0, else sampled under `seed`."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+    inputs = tokenizer(prompt, return_tensors="pt")
+    sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+    with torch.no_grad():
+        if seed is not None:
+            torch.manual_seed(seed)
+        output = lm.generate(**inputs, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
+    prompt_tokens = inputs["input_ids"].shape[1]
+    return tokenizer.decode(output[0, prompt_tokens:], skip_special_tokens=True), prompt_tokens, output.shape[1] - prompt_tokens

@@ -127,16 +127,11 @@ class HFPolicy:
         self.seed = seed
 
     def act(self, observation: str) -> Any:
-        import torch
+        from gym_tools.hf import generate_reply
 
         chat = plain_chat(json.loads(observation)["messages"], self.tool_format)
-        prompt = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
-        inputs = self.tokenizer(prompt, return_tensors="pt")
-        torch.manual_seed(self.seed + len(chat))
-        sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
-        with torch.no_grad():
-            output = self.lm.generate(**inputs, max_new_tokens=self.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id, **sampling)
-        return self.tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        text, _, _ = generate_reply(self.lm, self.tokenizer, chat, self.max_new_tokens, self.temperature, self.seed + len(chat))
+        return text
 
 
 def make_policy(name: str, pack: PackData, options: dict[str, Any] | None = None) -> Policy:

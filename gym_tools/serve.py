@@ -45,19 +45,11 @@ class ChatModel:
         self.lock = threading.Lock()
 
     def generate(self, request: ChatRequest) -> tuple[str, int, int]:
-        import torch
+        from gym_tools.hf import generate_reply
 
-        prompt = self.tokenizer.apply_chat_template(plain_chat(request.messages, "hermes"), add_generation_prompt=True, tokenize=False)
-        inputs = self.tokenizer(prompt, return_tensors="pt")
         limit = request.max_completion_tokens or request.max_tokens or self.max_new_tokens
-        sampling = {"do_sample": True, "temperature": request.temperature} if request.temperature > 0 else {"do_sample": False}
-        with self.lock, torch.no_grad():
-            if request.seed is not None:
-                torch.manual_seed(request.seed)
-            output = self.lm.generate(**inputs, max_new_tokens=limit, pad_token_id=self.tokenizer.pad_token_id, **sampling)
-        prompt_tokens = inputs["input_ids"].shape[1]
-        text = self.tokenizer.decode(output[0, prompt_tokens:], skip_special_tokens=True)
-        return text, prompt_tokens, output.shape[1] - prompt_tokens
+        with self.lock:
+            return generate_reply(self.lm, self.tokenizer, plain_chat(request.messages, "hermes"), limit, request.temperature, request.seed)
 
     def reply(self, request: ChatRequest) -> dict[str, Any]:
         text, prompt_tokens, completion_tokens = self.generate(request)

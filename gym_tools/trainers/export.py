@@ -55,9 +55,9 @@ def step_rows(
     rows: list[StepRow] = []
     try:
         for task in data.split(split):
-            observation, _ = env.reset(options={"task_id": task.id})
+            env.reset(options={"task_id": task.id})
             actions = golden_actions(task, tool_format)
-            tools = json.dumps(json.loads(observation)["tools"])
+            tools = json.dumps([schema.model_dump(mode="json") for schema in data.schemas_for(task)])
             for step, action in enumerate(actions if prefixes else actions[:1]):
                 completion = action if isinstance(action, str) else json.dumps(action)
                 prompt = [ChatMessage(**m) for m in plain_chat(env.messages, tool_format)]

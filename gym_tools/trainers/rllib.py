@@ -82,10 +82,9 @@ def slot_module_class() -> type:
             turn = (shared * earlier).sum(-1)
             return ((rank - turn[..., None]).abs() < 0.5).float() * candidates
 
-        def summary(self, obs: torch.Tensor) -> torch.Tensor:
+        def summary(self, obs: torch.Tensor, tools: torch.Tensor, values: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
             """Slot features pooled by mean and max, plus whether the query names a value that no call
             has used yet: what "is there more to call?" turns on, whatever the slot order."""
-            tools, values, _, _, answers = self.split(obs)
             pooled = [torch.cat([kind.mean(1), kind.amax(1)], dim=-1) for kind in (tools, values, answers)]
             pending = (values[..., 1] * (1 - values[..., 5])).amax(-1, keepdim=True)
             return torch.cat([*pooled, pending, obs[:, -3:]], dim=-1)
@@ -94,7 +93,7 @@ def slot_module_class() -> type:
             obs = batch[Columns.OBS].float()
             tools, values, fit, used, answers = self.split(obs)
             context = self.context(obs)
-            summary = self.summary(obs)
+            summary = self.summary(obs, tools, values, answers)
             in_query = values[:, None, None, :, 1]
             fresh = (1 - used)[:, :, None, :]
             tool_features = torch.cat([tools, (fit * in_query).amax(-1), (fit * in_query * fresh).amax(-1)], dim=-1)
@@ -117,7 +116,9 @@ def slot_module_class() -> type:
             return {Columns.ACTION_DIST_INPUTS: logits}
 
         def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
-            return self.critic(self.summary(batch[Columns.OBS].float())).squeeze(-1)
+            obs = batch[Columns.OBS].float()
+            tools, values, _, _, answers = self.split(obs)
+            return self.critic(self.summary(obs, tools, values, answers)).squeeze(-1)
 
     return SlotModule
 
